@@ -1,0 +1,7 @@
+//! HTTP API Lambda authorizer: allows an id token only while its session is live.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::init_logging();
+    shared::runtime::run_authorizer(shared::context::SessionContext::from_env()).await
+}

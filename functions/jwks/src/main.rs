@@ -1,0 +1,7 @@
+//! `GET /.well-known/jwks.json, GET /.well-known/openid-configuration`: the public keys and the discovery document.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::init_logging();
+    shared::runtime::run_http(shared::api::jwks::JwksContext::from_env(), shared::api::jwks::handle).await
+}

@@ -1,0 +1,7 @@
+//! `POST /revoke-all`: end every session of the user.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::init_logging();
+    shared::runtime::run_http(shared::context::SessionContext::from_env(), shared::api::revoke_all::handle).await
+}

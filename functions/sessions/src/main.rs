@@ -1,0 +1,7 @@
+//! `GET /sessions`: list the caller's live sessions.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::init_logging();
+    shared::runtime::run_http(shared::context::SessionContext::from_env(), shared::api::sessions::handle).await
+}

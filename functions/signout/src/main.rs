@@ -1,0 +1,7 @@
+//! `POST /signout`: end the session of a refresh token.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::init_logging();
+    shared::runtime::run_http(shared::context::SessionContext::from_env(), shared::api::signout::handle).await
+}

@@ -1,0 +1,58 @@
+//! `GET /.well-known/jwks.json` and `GET /.well-known/openid-configuration`.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::http::{json_response_with_cache, require_method};
+use crate::tokens::Tokens;
+
+/// Short enough that a newly published key is seen well before it starts signing.
+const CACHE_CONTROL: &str = "public, max-age=300";
+
+pub struct JwksContext {
+    pub tokens: Tokens,
+    pub issuer: String,
+}
+
+impl JwksContext {
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let settings = crate::config::Settings::from_env()?;
+        let keys = crate::keys::KeySet::from_json(&settings.keys_json)?;
+        Ok(JwksContext { tokens: Tokens::new(&settings, keys), issuer: settings.issuer })
+    }
+}
+
+pub fn discovery_document(context: &JwksContext) -> serde_json::Value {
+    let issuer = context.issuer.trim_end_matches('/');
+    let mut algorithms: Vec<String> = context
+        .tokens
+        .keys()
+        .id_verifying
+        .values()
+        .map(|k| format!("{:?}", k.algorithm))
+        .collect();
+    algorithms.sort();
+    algorithms.dedup();
+    json!({
+        "issuer": context.issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "id_token_signing_alg_values_supported": algorithms,
+        "subject_types_supported": ["public"],
+        "response_types_supported": ["id_token"],
+        "claims_supported": ["iss", "aud", "sub", "sid", "email", "iat", "exp", "jti"],
+        "token_endpoint": format!("{issuer}/tokens"),
+        "revocation_endpoint": format!("{issuer}/signout"),
+    })
+}
+
+pub async fn handle(context: &JwksContext, request: Request) -> Result<Response<Body>, ApiError> {
+    require_method(&request, Method::GET, "GET")?;
+    let body = if request.uri().path().ends_with("/openid-configuration") {
+        discovery_document(context)
+    } else {
+        context.tokens.keys().jwks.clone()
+    };
+    Ok(json_response_with_cache(StatusCode::OK, &body, CACHE_CONTROL))
+}

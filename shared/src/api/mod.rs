@@ -1,0 +1,41 @@
+//! One handler per endpoint. Each parses at the edge, calls the domain and maps the
+//! result; `functions/<name>/src/main.rs` only wires one of these to the runtime.
+
+pub mod authorizer;
+pub mod jwks;
+pub mod refresh;
+pub mod revoke_all;
+pub mod sessions;
+#[cfg(feature = "users")]
+pub mod signin;
+pub mod signout;
+#[cfg(feature = "users")]
+pub mod signup;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use crate::context::SessionContext;
+use crate::error::ApiError;
+use crate::http::{json_object, json_response, Fields};
+use crate::tokens::{RefreshGrant, TokenPair};
+
+/// The `refreshToken` of a `{"refreshToken": "..."}` body (refresh and sign-out).
+pub(crate) fn refresh_token_field(request: &Request) -> Result<String, ApiError> {
+    let mut fields = Fields::new(json_object(request)?, &["refreshToken"]);
+    let token = fields.string("refreshToken");
+    fields.finish()?;
+    Ok(token)
+}
+
+/// `{"tokens": {"idToken", "refreshToken"}}` with the given status.
+pub(crate) fn tokens_response(status: StatusCode, pair: &TokenPair) -> Response<Body> {
+    json_response(status, &json!({ "tokens": pair }))
+}
+
+/// Mints the pair of a grant and wraps it in the SPEC's response.
+pub(crate) fn issue(context: &SessionContext, status: StatusCode, grant: &RefreshGrant, email: &str, now_ms: u64) -> Result<Response<Body>, ApiError> {
+    let pair = context.tokens.pair(grant, email, now_ms / 1000)?;
+    Ok(tokens_response(status, &pair))
+}

@@ -1,0 +1,16 @@
+//! `POST /revoke-all`: end every session of the id token's user.
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+use crate::context::SessionContext;
+use crate::error::ApiError;
+use crate::http::{bearer_token, no_content, require_method};
+use crate::time::now_millis;
+
+pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
+    require_method(&request, Method::POST, "POST")?;
+    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_millis() / 1000)?;
+    context.whitelist.revoke_all(&claims.sub).await?;
+    Ok(no_content())
+}

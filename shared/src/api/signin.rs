@@ -1,0 +1,42 @@
+//! `POST /signin`: prove the password, open a session.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+
+use crate::context::AccountContext;
+use crate::email::parse_credentials;
+use crate::error::ApiError;
+use crate::http::{json_object, require_method, ClientInfo};
+use crate::time::now_millis;
+
+pub async fn handle(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
+    require_method(&request, Method::POST, "POST")?;
+    let (email, password) = parse_credentials(json_object(&request)?)?;
+    let client = ClientInfo::of(&request);
+    let sessions = &context.sessions;
+    let redis = sessions.whitelist.redis();
+
+    context.limiter.attempt(redis, email.as_str(), &client.ip).await?;
+    let user = context.users.find_by_email(&email).await?;
+    // Unknown emails verify a dummy hash: same cost, same answer as a wrong password.
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let user = match (crate::password::verify(&password, stored_hash).await?, user) {
+        (true, Some(user)) => user,
+        _ => {
+            tracing::info!(security_event = "signin_failed", ip = %client.ip, "sign-in refused");
+            return Err(ApiError::InvalidCredentials);
+        }
+    };
+
+    let now_ms = now_millis();
+    let (grant, cleared) = tokio::join!(
+        sessions.whitelist.open_session(&user.id, &user.email, &client, sessions.tokens.refresh_kid(), now_ms),
+        context.limiter.succeeded(redis, email.as_str()),
+    );
+    let grant = grant?;
+    if cleared.is_err() {
+        tracing::warn!(user_id = %user.id, "could not clear the sign-in attempt counter");
+    }
+    tracing::info!(user_id = %user.id, session_id = %grant.session_id, "user signed in");
+    super::issue(sessions, StatusCode::OK, &grant, &user.email, now_ms)
+}

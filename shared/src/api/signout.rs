@@ -1,0 +1,20 @@
+//! `POST /signout`: end the session of a refresh token.
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+use crate::context::SessionContext;
+use crate::error::ApiError;
+use crate::http::{no_content, require_method};
+use crate::time::now_millis;
+
+pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
+    require_method(&request, Method::POST, "POST")?;
+    let token = super::refresh_token_field(&request)?;
+    let claims = context.tokens.verify_refresh_token(&token, now_millis() / 1000)?;
+    if !context.whitelist.close_session(&claims.sub, &claims.sid).await? {
+        return Err(ApiError::InvalidToken);
+    }
+    tracing::info!(user_id = %claims.sub, session_id = %claims.sid, "user signed out");
+    Ok(no_content())
+}

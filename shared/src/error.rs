@@ -1,0 +1,123 @@
+//! The one error type of the service and its mapping to HTTP, in one place.
+//!
+//! Every error body has the SPEC's shape:
+//! `{"error": {"type": "<kebab-case kind>", "message": "<human text>", "fields"?: {...}}}`.
+//! Messages are fixed strings: a store's raw error or a secret never reaches a client
+//! (the cause is logged, without tokens or passwords, where the error is created).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use serde_json::{json, Value};
+
+/// What went wrong, as the client is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The body is not valid JSON.
+    MalformedJson,
+    /// The JSON is well formed but fields are missing, unknown or invalid.
+    Validation(BTreeMap<String, String>),
+    /// Unknown email or wrong password (one message for both).
+    InvalidCredentials,
+    /// Any invalid, expired, revoked or reused token, or a missing one.
+    InvalidToken,
+    /// The route exists but not with this method.
+    MethodNotAllowed { allow: &'static str },
+    EmailTaken,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    /// Too many sign-in attempts; retry after this long.
+    RateLimited { retry_after: Duration },
+    /// Redis or DynamoDB unreachable or timing out.
+    Unavailable,
+    /// A bug. The cause is logged where it happened.
+    Internal,
+}
+
+/// Seconds a client should wait before retrying after a 503.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
+impl ApiError {
+    pub fn validation(field: &str, message: &str) -> Self {
+        let mut fields = BTreeMap::new();
+        fields.insert(field.to_string(), message.to_string());
+        ApiError::Validation(fields)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::EmailTaken => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson => "malformed-json",
+            ApiError::Validation(_) => "validation-failed",
+            ApiError::InvalidCredentials => "invalid-credentials",
+            ApiError::InvalidToken => "invalid-token",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::EmailTaken => "email-taken",
+            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::RateLimited { .. } => "too-many-requests",
+            ApiError::Unavailable => "service-unavailable",
+            ApiError::Internal => "internal-error",
+        }
+    }
+
+    pub fn message(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson => "The request body is not valid JSON.",
+            ApiError::Validation(_) => "Some fields are missing or invalid.",
+            ApiError::InvalidCredentials => "The email or password is incorrect.",
+            ApiError::InvalidToken => "The token is invalid, expired or revoked.",
+            ApiError::MethodNotAllowed { .. } => "This method is not allowed on this route.",
+            ApiError::EmailTaken => "This email is already registered.",
+            ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.",
+            ApiError::UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+            ApiError::RateLimited { .. } => "Too many sign-in attempts. Retry later.",
+            ApiError::Unavailable => "The service is temporarily unavailable. Retry later.",
+            ApiError::Internal => "An internal error occurred.",
+        }
+    }
+
+    /// Extra headers the status calls for (`Allow`, `Retry-After`).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ApiError::MethodNotAllowed { allow } => vec![("allow", allow.to_string())],
+            ApiError::RateLimited { retry_after } => {
+                // Rounded up: a client that waits exactly this long is let in.
+                let secs = (retry_after.as_millis() as u64).div_ceil(1000).max(1);
+                vec![("retry-after", secs.to_string())]
+            }
+            ApiError::Unavailable => vec![("retry-after", UNAVAILABLE_RETRY_AFTER_SECS.to_string())],
+            _ => vec![],
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let mut error = json!({ "type": self.kind(), "message": self.message() });
+        if let ApiError::Validation(fields) = self {
+            error["fields"] = json!(fields);
+        }
+        json!({ "error": error })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind(), self.message())
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,33 @@
+//! The account service's domain, shared by every Lambda function.
+//!
+//! Layers, by name:
+//! - [`config`]: settings from the environment, read once per Lambda instance;
+//! - [`error`]: the one error type, mapped to status + SPEC error JSON in one place;
+//! - [`http`]: the HTTP edge (body limits, JSON rules, bearer tokens, responses);
+//! - [`email`], [`password`]: typed values parsed at the edge;
+//! - [`keys`], [`tokens`]: signing keys, JWKS, id and refresh tokens;
+//! - [`redis_client`], [`whitelist`]: the refresh-token whitelist in Redis (Lua);
+//! - [`users`]: the user store in DynamoDB (feature `users`);
+//! - [`api`]: one handler per endpoint; `functions/*/src/main.rs` only wires them;
+//! - [`runtime`]: logging and the Lambda entry point shared by every function.
+
+pub mod api;
+pub mod config;
+pub mod context;
+pub mod email;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod redis_client;
+pub mod runtime;
+pub mod time;
+pub mod tokens;
+pub mod whitelist;
+
+#[cfg(feature = "users")]
+pub mod password;
+#[cfg(feature = "users")]
+pub mod users;
+
+pub use config::Settings;
+pub use error::ApiError;

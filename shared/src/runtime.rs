@@ -1,0 +1,90 @@
+//! The Lambda entry point every HTTP function shares: JSON logs, one error mapping,
+//! and panics turned into the SPEC's 500 instead of a crashed runtime.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
+
+use crate::error::ApiError;
+use crate::http::error_response;
+
+/// Structured JSON logs, one line per event, with the runtime's span (which carries
+/// `requestId`). Level from `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, default `info`.
+pub fn init_logging() {
+    let level = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
+        .unwrap_or_else(|_| "info".into())
+        .to_lowercase();
+    let filter = tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs one request through a handler: maps its error, catches its panic, logs the outcome.
+pub async fn respond<'a, C, F, Fut>(context: &'a C, request: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(&'a C, Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>> + 'a,
+{
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let outcome = AssertUnwindSafe(async move { handler(context, request).await }).catch_unwind().await;
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => error_response(&error),
+        Err(_panic) => {
+            tracing::error!(request_id, "handler panicked");
+            error_response(&ApiError::Internal)
+        }
+    };
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(request_id, method, path, status, latency_ms, "request failed");
+    } else {
+        tracing::info!(request_id, method, path, status, latency_ms, "request served");
+    }
+    response
+}
+
+/// The whole `main` of an HTTP function: logging, the context built once, the runtime loop.
+pub async fn run_http<C, F, Fut>(context: Result<C, crate::config::ConfigError>, handler: F) -> Result<(), lambda_http::Error>
+where
+    C: Send + Sync + 'static,
+    F: Fn(&'static C, Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'static,
+{
+    let context = context.inspect_err(|e| tracing::error!(error = %e, "function cannot start"))?;
+    // Lives as long as the Lambda instance: clients are reused across invocations.
+    let context: &'static C = Box::leak(Box::new(context));
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, std::convert::Infallible>(respond(context, request, handler).await)
+    }))
+    .await
+}
+
+/// The error a function's `main` returns when it cannot start or the runtime fails.
+pub type Error = lambda_http::Error;
+
+/// The whole `main` of the authorizer function (a plain Lambda event, not HTTP).
+pub async fn run_authorizer(context: Result<crate::context::SessionContext, crate::config::ConfigError>) -> Result<(), Error> {
+    use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+    use lambda_runtime::LambdaEvent;
+    let context = context.inspect_err(|e| tracing::error!(error = %e, "function cannot start"))?;
+    let context: &'static crate::context::SessionContext = Box::leak(Box::new(context));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
+        Ok::<_, Error>(crate::api::authorizer::handle(context, event.payload).await)
+    }))
+    .await
+}
