@@ -144,13 +144,14 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 
 impl ClientInfo {
     pub fn of(request: &Request) -> Self {
-        let (mut ip, mut user_agent) = (None, None);
+        let (mut ip, mut context_user_agent) = (None, None);
         if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() {
             ip = context.http.source_ip.clone();
-            user_agent = context.http.user_agent.clone();
+            context_user_agent = context.http.user_agent.clone();
         }
-        let user_agent = user_agent
-            .or_else(|| header_str(request, header::USER_AGENT.as_str()))
+        // API Gateway copies the header into the context; local emulators may not.
+        let user_agent = header_str(request, header::USER_AGENT.as_str())
+            .or(context_user_agent)
             .unwrap_or_default()
             .chars()
             .filter(|c| !c.is_control())

@@ -1,1 +1,417 @@
+//! Test harness: the real handlers against the real services `make test` starts
+//! (TEST_* variables), plus servers a test starts and stops itself for fault tests.
+//!
+//! Every test builds its own clients (so nothing outlives its tokio runtime) and
+//! uses its own users (fresh emails), so tests run in parallel without sharing state.
 
+pub mod process;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use shared::api;
+use shared::config::{DynamoDbSettings, RedisSettings, Settings};
+use shared::context::{AccountContext, SessionContext};
+use tokio::sync::OnceCell;
+
+/// A variable `make test` sets; without it the test cannot mean anything, so it fails.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
+}
+
+/// Which Redis the whitelist runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Standalone,
+    Cluster,
+}
+
+/// PEM keys made once per test process with openssl.
+pub struct TestKeys {
+    pub current_kid: String,
+    pub current_private_pem: String,
+    pub current_public_pem: String,
+    pub previous_kid: String,
+    pub previous_private_pem: String,
+    pub refresh_kid: String,
+    pub refresh_secret: Vec<u8>,
+}
+
+fn openssl(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl runs");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "openssl {args:?} failed");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+pub fn rsa_private_pem() -> String {
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"], None)
+}
+
+pub fn public_pem_of(private_pem: &str) -> String {
+    openssl(&["pkey", "-pubout"], Some(private_pem))
+}
+
+pub fn keys() -> &'static TestKeys {
+    static KEYS: OnceLock<TestKeys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let current_private_pem = rsa_private_pem();
+        let current_public_pem = public_pem_of(&current_private_pem);
+        TestKeys {
+            current_kid: "test-id-current".into(),
+            current_private_pem,
+            current_public_pem,
+            previous_kid: "test-id-previous".into(),
+            previous_private_pem: rsa_private_pem(),
+            refresh_kid: "test-rt-1".into(),
+            refresh_secret: uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect(),
+        }
+    })
+}
+
+/// The key document: the current key signs, the previous one (public only) still verifies.
+pub fn keys_json() -> String {
+    use base64::Engine;
+    let k = keys();
+    json!({
+        "idTokenKeys": [
+            {"kid": k.current_kid, "alg": "RS256", "privateKeyPem": k.current_private_pem},
+            {"kid": k.previous_kid, "alg": "RS256", "publicKeyPem": public_pem_of(&k.previous_private_pem)},
+        ],
+        "refreshSecrets": [{"kid": k.refresh_kid, "secret": base64::engine::general_purpose::STANDARD.encode(&k.refresh_secret)}],
+    })
+    .to_string()
+}
+
+pub const ISSUER: &str = "https://auth.test.example";
+pub const AUDIENCE: &str = "test-audience";
+
+fn set_aws_env() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        for (name, value) in [
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ] {
+            if std::env::var(name).is_err() {
+                std::env::set_var(name, value);
+            }
+        }
+    });
+}
+
+pub fn redis_settings(target: Target) -> RedisSettings {
+    let (url, cluster, cluster_seeds) = match target {
+        Target::Standalone => (env("TEST_REDIS_URL"), false, vec![]),
+        Target::Cluster => (
+            env("TEST_REDIS_CLUSTER_URL"),
+            true,
+            env("TEST_REDIS_CLUSTER_NODES").split(',').map(str::to_string).collect(),
+        ),
+    };
+    RedisSettings {
+        url,
+        cluster,
+        cluster_seeds,
+        ca_cert_file: None,
+        connect_timeout: Duration::from_millis(500),
+        response_timeout: Duration::from_millis(500),
+    }
+}
+
+/// Settings as production reads them, pointed at the test services.
+pub fn settings(target: Target) -> Settings {
+    set_aws_env();
+    Settings {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        id_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(3 * 24 * 3600),
+        session_lifetime: Duration::from_secs(30 * 24 * 3600),
+        refresh_grace: Duration::from_secs(10),
+        session_cap: 10,
+        signin_limit_per_email: 10,
+        signin_limit_per_ip: 1000,
+        signin_window: Duration::from_secs(900),
+        redis: redis_settings(target),
+        dynamodb: DynamoDbSettings {
+            table: String::new(),
+            endpoint: Some(env("TEST_DYNAMODB_ENDPOINT")),
+            connect_timeout: Duration::from_millis(500),
+            operation_timeout: Duration::from_millis(1500),
+        },
+        keys_json: keys_json(),
+    }
+}
+
+/// Creates the users table on a DynamoDB endpoint (as template.yaml declares it).
+pub async fn create_table(endpoint: &str, table: &str) {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    set_aws_env();
+    let store = shared::users::UserStore::new(&DynamoDbSettings {
+        table: table.into(),
+        endpoint: Some(endpoint.into()),
+        connect_timeout: Duration::from_secs(2),
+        operation_timeout: Duration::from_secs(10),
+    })
+    .await;
+    store
+        .client()
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap())
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .send()
+        .await
+        .expect("create the users table");
+}
+
+/// One users table per test process, on the shared DynamoDB Local.
+pub async fn shared_table() -> String {
+    static TABLE: OnceCell<String> = OnceCell::const_new();
+    TABLE
+        .get_or_init(|| async {
+            let table = format!("accounts-{}", uuid::Uuid::new_v4().simple());
+            create_table(&env("TEST_DYNAMODB_ENDPOINT"), &table).await;
+            table
+        })
+        .await
+        .clone()
+}
+
+/// The service as the functions wire it, in process.
+pub struct App {
+    pub accounts: &'static AccountContext,
+    pub jwks: &'static api::jwks::JwksContext,
+    pub settings: Settings,
+}
+
+/// A response, with the body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: Value,
+    pub raw_body: String,
+}
+
+impl TestResponse {
+    fn from(response: Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let raw_body = match response.body() {
+            Body::Text(text) => text.clone(),
+            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        let body = if raw_body.is_empty() { Value::Null } else { serde_json::from_str(&raw_body).expect("response bodies are JSON") };
+        TestResponse { status, headers, body, raw_body }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn id_token(&self) -> String {
+        self.body["tokens"]["idToken"].as_str().unwrap_or_else(|| panic!("no idToken in {self:?}")).to_string()
+    }
+
+    pub fn refresh_token(&self) -> String {
+        self.body["tokens"]["refreshToken"].as_str().unwrap_or_else(|| panic!("no refreshToken in {self:?}")).to_string()
+    }
+
+    pub fn error_type(&self) -> &str {
+        self.body["error"]["type"].as_str().unwrap_or("")
+    }
+
+    /// The SPEC's error shape: `{"error": {"type", "message"}}` (+ `fields`) and nothing else.
+    pub fn assert_error(&self, status: u16, kind: &str) {
+        assert_eq!(self.status, status, "unexpected status for {self:?}");
+        assert_eq!(self.error_type(), kind, "unexpected error type in {self:?}");
+        let error = self.body["error"].as_object().expect("error object");
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(error.keys().all(|k| ["type", "message", "fields"].contains(&k.as_str())), "{error:?}");
+        assert_eq!(self.body.as_object().unwrap().len(), 1);
+        assert_eq!(self.header("content-type"), Some("application/json"));
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as `sam local invoke -e` feeds it.
+pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>, source_ip: &str) -> Value {
+    let mut header_map = serde_json::Map::new();
+    for (name, value) in headers {
+        header_map.insert(name.to_lowercase(), json!(value));
+    }
+    let user_agent = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("user-agent")).map(|(_, v)| *v).unwrap_or("");
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": user_agent},
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": format!("{method} {path}"),
+            "stage": "$default",
+            "time": "24/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795521600000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Request {
+    request_from(method, path, headers, body, "198.51.100.7")
+}
+
+pub fn request_from(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>, source_ip: &str) -> Request {
+    lambda_http::request::from_str(&event(method, path, headers, body, source_ip).to_string()).expect("a valid event")
+}
+
+pub fn json_post(path: &str, body: &Value) -> Request {
+    request("POST", path, &[("content-type", "application/json"), ("user-agent", "e2e-tests/1.0")], Some(&body.to_string()))
+}
+
+pub fn bearer(method: &str, path: &str, token: &str) -> Request {
+    request(method, path, &[("authorization", &format!("Bearer {token}")), ("user-agent", "e2e-tests/1.0")], None)
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Which endpoint a request goes to, by the function that serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Signup,
+    Signin,
+    Refresh,
+    Signout,
+    RevokeAll,
+    Sessions,
+    Jwks,
+}
+
+impl App {
+    pub async fn new(target: Target) -> App {
+        let mut settings = settings(target);
+        settings.dynamodb.table = shared_table().await;
+        App::with(settings).await
+    }
+
+    pub async fn with(settings: Settings) -> App {
+        let accounts = AccountContext::new(settings.clone()).await.expect("valid test settings");
+        let keys = shared::keys::KeySet::from_json(&settings.keys_json).unwrap();
+        let jwks = api::jwks::JwksContext { tokens: shared::tokens::Tokens::new(&settings, keys), issuer: settings.issuer.clone() };
+        App { accounts: Box::leak(Box::new(accounts)), jwks: Box::leak(Box::new(jwks)), settings }
+    }
+
+    pub fn sessions(&self) -> &'static SessionContext {
+        &self.accounts.sessions
+    }
+
+    /// Runs a request through the function's handler exactly as its `main` does.
+    pub async fn call(&self, function: Function, request: Request) -> TestResponse {
+        use shared::runtime::respond;
+        let sessions = self.sessions();
+        let response = match function {
+            Function::Signup => respond(self.accounts, request, api::signup::handle).await,
+            Function::Signin => respond(self.accounts, request, api::signin::handle).await,
+            Function::Refresh => respond(sessions, request, api::refresh::handle).await,
+            Function::Signout => respond(sessions, request, api::signout::handle).await,
+            Function::RevokeAll => respond(sessions, request, api::revoke_all::handle).await,
+            Function::Sessions => respond(sessions, request, api::sessions::handle).await,
+            Function::Jwks => respond(self.jwks, request, api::jwks::handle).await,
+        };
+        TestResponse::from(response)
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> TestResponse {
+        self.call(Function::Signup, json_post("/signup", &json!({"email": email, "password": password}))).await
+    }
+
+    pub async fn signin(&self, email: &str, password: &str) -> TestResponse {
+        self.call(Function::Signin, json_post("/signin", &json!({"email": email, "password": password}))).await
+    }
+
+    pub async fn signin_from(&self, email: &str, password: &str, ip: &str) -> TestResponse {
+        let body = json!({"email": email, "password": password}).to_string();
+        let request = request_from("POST", "/signin", &[("content-type", "application/json")], Some(&body), ip);
+        self.call(Function::Signin, request).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.call(Function::Refresh, json_post("/tokens", &json!({"refreshToken": refresh_token}))).await
+    }
+
+    pub async fn signout(&self, refresh_token: &str) -> TestResponse {
+        self.call(Function::Signout, json_post("/signout", &json!({"refreshToken": refresh_token}))).await
+    }
+
+    pub async fn revoke_all(&self, id_token: &str) -> TestResponse {
+        self.call(Function::RevokeAll, bearer("POST", "/revoke-all", id_token)).await
+    }
+
+    pub async fn list_sessions(&self, id_token: &str) -> TestResponse {
+        self.call(Function::Sessions, bearer("GET", "/sessions", id_token)).await
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.call(Function::Jwks, request("GET", path, &[], None)).await
+    }
+
+    /// The authorizer's answer for `Authorization: Bearer <token>`.
+    pub async fn authorize(&self, token: &str) -> api::authorizer::AuthorizerResponse {
+        let mut event = event("GET", "/me", &[("authorization", &format!("Bearer {token}"))], None, "198.51.100.7");
+        event["type"] = json!("REQUEST");
+        event["identitySource"] = json!([format!("Bearer {token}")]);
+        event["routeArn"] = json!("arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/me");
+        let event = serde_json::from_value(event).expect("an authorizer event");
+        api::authorizer::handle(self.sessions(), event).await
+    }
+
+    /// A signed-up user: (email, sign-up response).
+    pub async fn new_user(&self) -> (String, TestResponse) {
+        let email = unique_email();
+        let response = self.signup(&email, PASSWORD).await;
+        assert_eq!(response.status, 201, "{response:?}");
+        (email, response)
+    }
+
+    /// A direct connection to the whitelist's Redis, for assertions.
+    pub async fn redis(&self) -> shared::redis_client::Connection {
+        let client = shared::redis_client::RedisClient::new(&self.settings.redis).unwrap();
+        client.run("test", |c| async move { Ok(c) }).await.unwrap()
+    }
+}
+
+/// The claims of a JWT, read without verification (for assertions only).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: every test against real services this script starts on free local
+# ports (a standalone Redis, a 3-master Redis Cluster, DynamoDB Local) and stops
+# again whatever the outcome; then lints template.yaml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/account-service-test.XXXXXX")"
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+cleanup() { trap - EXIT INT TERM; stop_services; rm -rf "$RUN_DIR"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "make test: linting template.yaml"
+cfn-lint template.yaml
+
+echo "make test: starting Redis, Redis Cluster and DynamoDB Local"
+REDIS_PORT=$(free_port); start_redis "$REDIS_PORT"
+start_redis_cluster
+DYNAMODB_PORT=$(free_port); start_dynamodb "$DYNAMODB_PORT"
+
+export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:${REDIS_CLUSTER_PORTS[0]}"
+export TEST_REDIS_CLUSTER_NODES="redis://127.0.0.1:${REDIS_CLUSTER_PORTS[1]},redis://127.0.0.1:${REDIS_CLUSTER_PORTS[2]}"
+export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT"
+export DYNAMODB_LOCAL_DIR; DYNAMODB_LOCAL_DIR="$(dynamodb_jar_dir)"
+export TEST_RUN_DIR="$RUN_DIR"
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export AWS_EC2_METADATA_DISABLED=true
+
+# --include-ignored: the slow tests (1,000,000 keys) are ignored by a plain
+# `cargo test` but always run here.
+cargo test --workspace --locked -- --include-ignored
