@@ -1,0 +1,341 @@
+//! The session promises of the SPEC (Tokens, The whitelist), each run twice: on a
+//! standalone redis-server and on a 3-master Redis Cluster.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use e2e::*;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+/// Verifies an id token the way any relying party would: from the JWKS JSON alone.
+fn verify_with_jwks(jwks: &Value, token: &str) -> Value {
+    let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let kid = decode_header(token).unwrap().kid.unwrap();
+    let jwk = set.find(&kid).expect("the token's kid is in the JWKS");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).unwrap().claims
+}
+
+async fn session_keys(app: &App, user_id: &str) -> Vec<String> {
+    let mut redis = app.redis().await;
+    let index = shared::whitelist::index_key(user_id);
+    let sids: Vec<String> = redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query_async(&mut redis).await.unwrap();
+    let mut live = vec![];
+    for sid in sids {
+        let exists: bool = redis::cmd("EXISTS").arg(format!("{index}:{sid}")).query_async(&mut redis).await.unwrap();
+        if exists {
+            live.push(sid);
+        }
+    }
+    live
+}
+
+fn user_of(response: &TestResponse) -> String {
+    claims_of(&response.id_token())["sub"].as_str().unwrap().to_string()
+}
+
+fn sid_of(response: &TestResponse) -> String {
+    claims_of(&response.id_token())["sid"].as_str().unwrap().to_string()
+}
+
+async fn full_flow_ends_with_a_dead_token_after_signout(target: Target) {
+    let app = App::new(target).await;
+    let (email, signup) = app.new_user().await;
+    let jwks = app.get("/.well-known/jwks.json").await;
+    assert_eq!(jwks.status, 200);
+
+    let signin = app.signin(&email, PASSWORD).await;
+    assert_eq!(signin.status, 200, "{signin:?}");
+    let claims = verify_with_jwks(&jwks.body, &signin.id_token());
+    assert_eq!(claims["sub"], claims_of(&signup.id_token())["sub"]);
+    assert_eq!(claims["email"].as_str(), Some(email.as_str()));
+
+    let first = app.refresh(&signin.refresh_token()).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    verify_with_jwks(&jwks.body, &first.id_token());
+    assert_ne!(first.refresh_token(), signin.refresh_token());
+    let second = app.refresh(&first.refresh_token()).await;
+    assert_eq!(second.status, 200, "{second:?}");
+    let claims = verify_with_jwks(&jwks.body, &second.id_token());
+    assert_eq!(claims["sid"], claims_of(&signin.id_token())["sid"], "rotation keeps the session");
+
+    let signout = app.signout(&second.refresh_token()).await;
+    assert_eq!(signout.status, 204, "{signout:?}");
+    assert_eq!(signout.body, Value::Null);
+    app.refresh(&second.refresh_token()).await.assert_error(401, "invalid-token");
+    app.signout(&second.refresh_token()).await.assert_error(401, "invalid-token");
+
+    // The sign-up session is untouched by the other session's sign-out.
+    assert_eq!(app.refresh(&signup.refresh_token()).await.status, 200);
+}
+
+async fn concurrent_refreshes_rotate_once_and_all_get_the_same_token(target: Target) {
+    let app = App::new(target).await;
+    let (_, signup) = app.new_user().await;
+    let token = signup.refresh_token();
+    let responses = futures_util::future::join_all((0..50).map(|_| app.refresh(&token))).await;
+    assert!(responses.iter().all(|r| r.status == 200), "{:?}", responses.iter().find(|r| r.status != 200));
+    let tokens: HashSet<String> = responses.iter().map(|r| r.refresh_token()).collect();
+    assert_eq!(tokens.len(), 1, "every caller gets the winner's refresh token");
+    let new_token = tokens.into_iter().next().unwrap();
+    assert_ne!(new_token, token);
+    // Exactly one rotation: the session's previous jti is the presented one.
+    let id_tokens: HashSet<String> = responses.iter().map(|r| r.id_token()).collect();
+    assert_eq!(id_tokens.len(), 50, "each caller gets a fresh id token");
+    let mut redis = app.redis().await;
+    let key = shared::whitelist::session_key(&user_of(&signup), &sid_of(&signup));
+    let (current, previous): (String, String) =
+        redis::cmd("HMGET").arg(&key).arg("jti").arg("pjti").query_async(&mut redis).await.unwrap();
+    assert_eq!(previous, claims_of(&token)["jti"].as_str().unwrap());
+    assert_eq!(current, claims_of(&new_token)["jti"].as_str().unwrap());
+
+    let next = app.refresh(&new_token).await;
+    assert_eq!(next.status, 200, "the shared new token refreshes normally");
+    assert_ne!(next.refresh_token(), new_token);
+}
+
+async fn reuse_after_the_grace_window_revokes_that_session_only(target: Target) {
+    let mut settings = e2e::settings(target);
+    settings.dynamodb.table = shared_table().await;
+    settings.refresh_grace = Duration::from_secs(1);
+    let app = App::with(settings).await;
+    let (email, signup) = app.new_user().await;
+    let other = app.signin(&email, PASSWORD).await;
+
+    let old = signup.refresh_token();
+    let rotated = app.refresh(&old).await;
+    assert_eq!(rotated.status, 200);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+
+    app.refresh(&old).await.assert_error(401, "invalid-token");
+    // The thief's copy and the victim's newest token are both dead now.
+    app.refresh(&rotated.refresh_token()).await.assert_error(401, "invalid-token");
+    assert!(!session_keys(&app, &user_of(&signup)).await.contains(&sid_of(&signup)));
+    // Other sessions of the user live on.
+    assert_eq!(app.refresh(&other.refresh_token()).await.status, 200);
+}
+
+async fn reuse_within_the_grace_window_returns_the_winners_token(target: Target) {
+    let app = App::new(target).await;
+    let (_, signup) = app.new_user().await;
+    let first = app.refresh(&signup.refresh_token()).await;
+    let again = app.refresh(&signup.refresh_token()).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.refresh_token(), first.refresh_token(), "re-minted byte for byte");
+    assert_ne!(again.id_token(), first.id_token(), "with a fresh id token");
+}
+
+async fn the_eleventh_session_evicts_the_least_recently_used(target: Target) {
+    let app = App::new(target).await;
+    let (email, signup) = app.new_user().await;
+    let mut sessions = vec![signup];
+    for _ in 0..9 {
+        sessions.push(app.signin(&email, PASSWORD).await);
+    }
+    // Using the oldest session makes the second one the least recently used.
+    let refreshed = app.refresh(&sessions[0].refresh_token()).await;
+    assert_eq!(refreshed.status, 200);
+    let user_id = user_of(&sessions[0]);
+    assert_eq!(session_keys(&app, &user_id).await.len(), 10);
+
+    let eleventh = app.signin(&email, PASSWORD).await;
+    assert_eq!(eleventh.status, 200);
+    let live = session_keys(&app, &user_id).await;
+    assert_eq!(live.len(), 10);
+    assert!(!live.contains(&sid_of(&sessions[1])), "the least recently used session is gone");
+    assert!(live.contains(&sid_of(&sessions[0])));
+    assert!(live.contains(&sid_of(&eleventh)));
+    app.refresh(&sessions[1].refresh_token()).await.assert_error(401, "invalid-token");
+}
+
+async fn revoke_all_ends_every_session_of_the_user(target: Target) {
+    let app = App::new(target).await;
+    let (email, signup) = app.new_user().await;
+    let (_, bystander) = app.new_user().await;
+    let others: Vec<TestResponse> = futures_util::future::join_all((0..3).map(|_| app.signin(&email, PASSWORD))).await;
+    let response = app.revoke_all(&signup.id_token()).await;
+    assert_eq!(response.status, 204, "{response:?}");
+    assert!(session_keys(&app, &user_of(&signup)).await.is_empty());
+    for session in others.iter().chain([&signup]) {
+        app.refresh(&session.refresh_token()).await.assert_error(401, "invalid-token");
+    }
+    assert_eq!(app.refresh(&bystander.refresh_token()).await.status, 200, "other users keep their sessions");
+    app.call(Function::RevokeAll, request("POST", "/revoke-all", &[], None)).await.assert_error(401, "invalid-token");
+    app.revoke_all(&signup.refresh_token()).await.assert_error(401, "invalid-token");
+}
+
+async fn refresh_past_the_absolute_lifetime_is_401(target: Target) {
+    let mut settings = e2e::settings(target);
+    settings.dynamodb.table = shared_table().await;
+    settings.session_lifetime = Duration::from_secs(2);
+    let app = App::with(settings).await;
+    let (_, signup) = app.new_user().await;
+    let refreshed = app.refresh(&signup.refresh_token()).await;
+    assert_eq!(refreshed.status, 200);
+    let claims = claims_of(&refreshed.refresh_token());
+    assert!(claims["exp"].as_u64().unwrap() <= claims_of(&signup.refresh_token())["exp"].as_u64().unwrap(), "rotation never extends");
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    app.refresh(&refreshed.refresh_token()).await.assert_error(401, "invalid-token");
+}
+
+async fn failed_signins_are_rate_limited_per_email_and_per_address(target: Target) {
+    let mut settings = e2e::settings(target);
+    settings.dynamodb.table = shared_table().await;
+    settings.signin_limit_per_email = 3;
+    settings.signin_limit_per_ip = 5;
+    let app = App::with(settings).await;
+    let (email, _) = app.new_user().await;
+    let attacker = format!("203.0.113.{}", rand_octet());
+    for _ in 0..3 {
+        app.signin_from(&email, "wrong password!", &attacker).await.assert_error(401, "invalid-credentials");
+    }
+    let limited = app.signin_from(&email, "wrong password!", &attacker).await;
+    limited.assert_error(429, "too-many-requests");
+    let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after));
+    // Even the right password waits out the window for this email.
+    app.signin_from(&email, PASSWORD, &format!("192.0.2.{}", rand_octet())).await.assert_error(429, "too-many-requests");
+
+    // A different email from another address is unaffected.
+    let (other, _) = app.new_user().await;
+    assert_eq!(app.signin_from(&other, PASSWORD, &format!("198.18.0.{}", rand_octet())).await.status, 200);
+
+    // Per address: the attacker's address is spent after 5 attempts, whatever the email.
+    app.signin_from(&unique_email(), "wrong password!", &attacker).await.assert_error(401, "invalid-credentials");
+    app.signin_from(&unique_email(), "wrong password!", &attacker).await.assert_error(429, "too-many-requests");
+}
+
+fn rand_octet() -> u8 {
+    uuid::Uuid::new_v4().as_bytes()[0] % 250 + 1
+}
+
+async fn a_successful_signin_does_not_reset_the_address_counter(target: Target) {
+    let mut settings = e2e::settings(target);
+    settings.dynamodb.table = shared_table().await;
+    settings.signin_limit_per_ip = 3;
+    let app = App::with(settings).await;
+    let (email, _) = app.new_user().await;
+    let ip = format!("100.64.{}.{}", rand_octet(), rand_octet());
+    app.signin_from(&unique_email(), "wrong password!", &ip).await.assert_error(401, "invalid-credentials");
+    app.signin_from(&unique_email(), "wrong password!", &ip).await.assert_error(401, "invalid-credentials");
+    assert_eq!(app.signin_from(&email, PASSWORD, &ip).await.status, 200);
+    app.signin_from(&unique_email(), "wrong password!", &ip).await.assert_error(429, "too-many-requests");
+}
+
+async fn unknown_email_and_wrong_password_get_the_same_answer(target: Target) {
+    let app = App::new(target).await;
+    let (email, _) = app.new_user().await;
+    let wrong_password = app.signin(&email, "not the password").await;
+    let unknown_email = app.signin(&unique_email(), "not the password").await;
+    wrong_password.assert_error(401, "invalid-credentials");
+    unknown_email.assert_error(401, "invalid-credentials");
+    assert_eq!(wrong_password.body, unknown_email.body);
+}
+
+async fn the_authorizer_allows_only_live_sessions(target: Target) {
+    let app = App::new(target).await;
+    let (email, signup) = app.new_user().await;
+    let allowed = app.authorize(&signup.id_token()).await;
+    assert!(allowed.is_authorized);
+    let context = allowed.context.unwrap();
+    assert_eq!(context.sub, user_of(&signup));
+    assert_eq!(context.sid, sid_of(&signup));
+
+    // After sign-out.
+    let signin = app.signin(&email, PASSWORD).await;
+    assert!(app.authorize(&signin.id_token()).await.is_authorized);
+    assert_eq!(app.signout(&signin.refresh_token()).await.status, 204);
+    assert!(!app.authorize(&signin.id_token()).await.is_authorized);
+
+    // After revoke-all.
+    assert_eq!(app.revoke_all(&signup.id_token()).await.status, 204);
+    assert!(!app.authorize(&signup.id_token()).await.is_authorized);
+
+    // A refresh token, an unknown key, an expired token, garbage.
+    let (_, live) = app.new_user().await;
+    assert!(!app.authorize(&live.refresh_token()).await.is_authorized);
+    let mut claims = claims_of(&live.id_token());
+    let foreign_key = jsonwebtoken::EncodingKey::from_rsa_pem(rsa_private_pem().as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+    header.kid = Some(keys().current_kid.clone());
+    let forged = jsonwebtoken::encode(&header, &claims, &foreign_key).unwrap();
+    assert!(!app.authorize(&forged).await.is_authorized, "signed by a key we do not have");
+    header.kid = Some("unknown-kid".into());
+    assert!(!app.authorize(&jsonwebtoken::encode(&header, &claims, &foreign_key).unwrap()).await.is_authorized);
+    let own_key = jsonwebtoken::EncodingKey::from_rsa_pem(keys().current_private_pem.as_bytes()).unwrap();
+    header.kid = Some(keys().current_kid.clone());
+    claims["iat"] = (claims["iat"].as_u64().unwrap() - 3600).into();
+    claims["exp"] = (claims["iat"].as_u64().unwrap() + 900).into();
+    assert!(!app.authorize(&jsonwebtoken::encode(&header, &claims, &own_key).unwrap()).await.is_authorized, "expired");
+    assert!(!app.authorize("not-a-jwt").await.is_authorized);
+    assert!(app.authorize(&live.id_token()).await.is_authorized);
+}
+
+async fn the_session_list_shows_the_users_own_sessions_and_marks_the_current_one(target: Target) {
+    let app = App::new(target).await;
+    let (email, signup) = app.new_user().await;
+    let (_, stranger) = app.new_user().await;
+    let signin = app.signin(&email, PASSWORD).await;
+    let response = app.list_sessions(&signin.id_token()).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let sessions = response.body["sessions"].as_array().unwrap();
+    let ids: HashSet<&str> = sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, HashSet::from([sid_of(&signup).as_str(), sid_of(&signin).as_str()]));
+    assert!(!ids.contains(sid_of(&stranger).as_str()));
+    for session in sessions {
+        let current = session["id"] == sid_of(&signin).as_str();
+        assert_eq!(session["current"], current);
+        assert!(session["createdAt"].as_str().unwrap().ends_with('Z'));
+        assert!(session["lastUsedAt"].as_str().is_some());
+        assert_eq!(session["userAgent"], "e2e-tests/1.0");
+        assert_eq!(session["ipAddress"], "198.51.100.7");
+    }
+    app.call(Function::Sessions, bearer("GET", "/sessions", "garbage")).await.assert_error(401, "invalid-token");
+    app.call(Function::Sessions, bearer("POST", "/sessions", &signin.id_token())).await.assert_error(405, "method-not-allowed");
+}
+
+async fn a_token_signed_by_the_previous_key_still_verifies(target: Target) {
+    let app = App::new(target).await;
+    let (_, signup) = app.new_user().await;
+    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+    header.kid = Some(keys().previous_kid.clone());
+    let previous_key = jsonwebtoken::EncodingKey::from_rsa_pem(keys().previous_private_pem.as_bytes()).unwrap();
+    let token = jsonwebtoken::encode(&header, &claims_of(&signup.id_token()), &previous_key).unwrap();
+    let jwks = app.get("/.well-known/jwks.json").await;
+    let kids: Vec<&str> = jwks.body["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids, vec![keys().current_kid.as_str(), keys().previous_kid.as_str()]);
+    verify_with_jwks(&jwks.body, &token);
+    assert_eq!(app.list_sessions(&token).await.status, 200);
+    assert!(app.authorize(&token).await.is_authorized);
+}
+
+macro_rules! on_both_redis_modes {
+    ($($name:ident),* $(,)?) => {
+        mod standalone {
+            $(#[tokio::test] async fn $name() { super::$name(e2e::Target::Standalone).await })*
+        }
+        mod cluster {
+            $(#[tokio::test] async fn $name() { super::$name(e2e::Target::Cluster).await })*
+        }
+    };
+}
+
+on_both_redis_modes!(
+    full_flow_ends_with_a_dead_token_after_signout,
+    concurrent_refreshes_rotate_once_and_all_get_the_same_token,
+    reuse_after_the_grace_window_revokes_that_session_only,
+    reuse_within_the_grace_window_returns_the_winners_token,
+    the_eleventh_session_evicts_the_least_recently_used,
+    revoke_all_ends_every_session_of_the_user,
+    refresh_past_the_absolute_lifetime_is_401,
+    failed_signins_are_rate_limited_per_email_and_per_address,
+    a_successful_signin_does_not_reset_the_address_counter,
+    unknown_email_and_wrong_password_get_the_same_answer,
+    the_authorizer_allows_only_live_sessions,
+    the_session_list_shows_the_users_own_sessions_and_marks_the_current_one,
+    a_token_signed_by_the_previous_key_still_verifies,
+);
