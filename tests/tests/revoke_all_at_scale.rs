@@ -1,0 +1,67 @@
+//! Revoke-all among 1,000,000 unrelated keys: one script call, no SCAN, no KEYS.
+//! Ignored by a plain `cargo test` (loading the keys takes a while); `make test`
+//! runs it with `--include-ignored`.
+
+use e2e::process::ServerProcess;
+use e2e::*;
+
+const UNRELATED_KEYS: usize = 1_000_000;
+const BATCH: usize = 20_000;
+
+fn command_calls(info: &str, command: &str) -> u64 {
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+#[ignore = "loads 1,000,000 keys; run by `make test`"]
+async fn revoke_all_is_one_script_call_whatever_the_size_of_the_keyspace() {
+    let redis = ServerProcess::redis(&[]);
+    let mut settings = e2e::settings(Target::Standalone);
+    settings.redis.url = redis.redis_url();
+    settings.dynamodb.table = shared_table().await;
+    let app = App::with(settings).await;
+    let mut admin = redis::Client::open(redis.redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+
+    // Unrelated keys, shaped like other users' data and sessions.
+    for start in (0..UNRELATED_KEYS).step_by(BATCH) {
+        let mut pipe = redis::pipe();
+        for n in start..start + BATCH {
+            pipe.cmd("SET").arg(format!("sess:{{other-{n}}}:{n}")).arg("x").ignore();
+        }
+        pipe.query_async::<()>(&mut admin).await.unwrap();
+    }
+
+    let (email, signup) = app.new_user().await;
+    let mut sessions = vec![signup];
+    for _ in 0..9 {
+        let signin = app.signin(&email, PASSWORD).await;
+        assert_eq!(signin.status, 200);
+        sessions.push(signin);
+    }
+    let dbsize: usize = redis::cmd("DBSIZE").query_async(&mut admin).await.unwrap();
+    // 1M unrelated keys, 10 sessions, their index, and the source address's sign-in counter.
+    assert_eq!(dbsize, UNRELATED_KEYS + 10 + 1 + 1);
+
+    // The script is cached on the server first (EVALSHA), as in any warm instance.
+    app.sessions().whitelist.revoke_all("someone-else").await.unwrap();
+    redis::cmd("CONFIG").arg("RESETSTAT").query_async::<()>(&mut admin).await.unwrap();
+
+    let response = app.revoke_all(&sessions[0].id_token()).await;
+    assert_eq!(response.status, 204);
+
+    let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut admin).await.unwrap();
+    assert_eq!(command_calls(&info, "evalsha"), 1, "{info}");
+    assert_eq!(command_calls(&info, "eval"), 0, "{info}");
+    for walk in ["scan", "keys"] {
+        assert_eq!(command_calls(&info, walk), 0, "revoke-all must not walk the keyspace: {info}");
+    }
+    let dbsize: usize = redis::cmd("DBSIZE").query_async(&mut admin).await.unwrap();
+    assert_eq!(dbsize, UNRELATED_KEYS + 1, "every session and the index are gone, nothing else");
+    for session in &sessions {
+        app.refresh(&session.refresh_token()).await.assert_error(401, "invalid-token");
+    }
+}
