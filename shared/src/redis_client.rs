@@ -158,13 +158,33 @@ fn is_dead_connection(e: &RedisError) -> bool {
     !e.is_timeout() && (e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error())
 }
 
-/// Unreachable or slow is 503; anything else from Redis (a script error, CROSSSLOT) is a bug.
+/// Unreachable, slow or refusing our credentials is 503; anything else from Redis
+/// (a script error, CROSSSLOT) is a bug.
 fn classify(operation: &'static str, e: &RedisError) -> ApiError {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        tracing::error!(operation, "redis refused the configured credentials");
+        return ApiError::Unavailable;
+    }
     if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_cluster_error() {
         tracing::error!(operation, error_kind = ?e.kind(), "redis unavailable");
         ApiError::Unavailable
     } else {
         tracing::error!(operation, error_kind = ?e.kind(), error = %e, "redis error");
         ApiError::Internal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_redis_url_is_refused_without_echoing_it() {
+        for bad in ["", "localhost:6379", "http://127.0.0.1:6379", "redis://:secret@[bad"] {
+            let error = check_url(bad).unwrap_err().to_string();
+            assert!(!error.contains("secret"), "{error}");
+        }
+        assert!(check_url("redis://127.0.0.1:6379").is_ok());
+        assert!(check_url("rediss://user:pass@cache.example.com:6379").is_ok());
     }
 }

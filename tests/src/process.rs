@@ -10,7 +10,18 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn run_dir() -> PathBuf {
+/// A free port whose cluster-bus twin (port + 10000) is free too.
+pub fn free_cluster_port() -> u16 {
+    for _ in 0..100 {
+        let port = free_port();
+        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair for a cluster node");
+}
+
+pub fn run_dir() -> PathBuf {
     let base = std::env::var("TEST_RUN_DIR").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
     let dir = base.join(format!("proc-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
