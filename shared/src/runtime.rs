@@ -11,9 +11,18 @@ use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use crate::error::ApiError;
 use crate::http::error_response;
 
-/// Structured JSON logs, one line per event, with the runtime's span (which carries
-/// `requestId`). Level from `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, default `info`.
+/// Structured JSON logs on stdout, one line per event, with the runtime's span
+/// (which carries `requestId`). Level from `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`,
+/// default `info`.
 pub fn init_logging() {
+    init_logging_to(std::io::stdout);
+}
+
+/// [`init_logging`] with another destination (tests capture the lines).
+pub fn init_logging_to<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .unwrap_or_else(|_| "info".into())
@@ -21,6 +30,7 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
+        .with_writer(writer)
         .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
