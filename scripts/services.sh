@@ -61,8 +61,9 @@ dynamodb_jar_dir() {
 
 start_dynamodb() { # port
   local port="$1" dir; dir=$(dynamodb_jar_dir)
-  java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-    -inMemory -port "$port" >"$RUN_DIR/dynamodb-$port.log" 2>&1 &
+  # From $RUN_DIR: DynamoDB Local writes a metadata file into its working directory.
+  (cd "$RUN_DIR" && exec java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+    -inMemory -port "$port") >"$RUN_DIR/dynamodb-$port.log" 2>&1 &
   remember_pid $!
   wait_for "DynamoDB Local on $port" 300 curl -s -o /dev/null "http://127.0.0.1:$port"
 }

@@ -43,13 +43,15 @@ pub fn wait_for_port(port: u16, within: Duration) {
 pub struct ServerProcess {
     pub port: u16,
     child: Option<Child>,
+    /// Working directory (DynamoDB Local writes a metadata file into it).
+    dir: PathBuf,
     command: Vec<String>,
     ready_within: Duration,
 }
 
 impl ServerProcess {
     fn spawn(port: u16, command: Vec<String>, ready_within: Duration) -> Self {
-        let mut server = ServerProcess { port, child: None, command, ready_within };
+        let mut server = ServerProcess { port, child: None, command, ready_within, dir: run_dir() };
         server.start();
         server
     }
@@ -99,6 +101,7 @@ impl ServerProcess {
         assert!(self.child.is_none(), "already running");
         let child = Command::new(&self.command[0])
             .args(&self.command[1..])
+            .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
