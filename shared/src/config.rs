@@ -90,12 +90,18 @@ fn millis(name: &str, default: u64) -> Result<Duration, ConfigError> {
 }
 
 impl Settings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let keys_json = match (var("AUTH_KEYS"), var("AUTH_KEYS_FILE")) {
-            (Some(json), _) => json,
-            (None, Some(path)) => std::fs::read_to_string(&path)
+    /// Reads every setting; the key document comes from `AUTH_KEYS`, the file
+    /// `AUTH_KEYS_FILE`, or (in AWS) the Secrets Manager secret `AUTH_KEYS_SECRET_ARN`,
+    /// fetched once here, at start-up.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let keys_json = match (var("AUTH_KEYS"), var("AUTH_KEYS_FILE"), var("AUTH_KEYS_SECRET_ARN")) {
+            (Some(json), _, _) => json,
+            (None, Some(path), _) => std::fs::read_to_string(&path)
                 .map_err(|e| ConfigError(format!("AUTH_KEYS_FILE {path}: {e}")))?,
-            (None, None) => return Err(ConfigError("AUTH_KEYS or AUTH_KEYS_FILE must be set".into())),
+            (None, None, Some(secret_id)) => crate::secrets::fetch_key_document(&secret_id).await?,
+            (None, None, None) => {
+                return Err(ConfigError("one of AUTH_KEYS, AUTH_KEYS_FILE or AUTH_KEYS_SECRET_ARN must be set".into()))
+            }
         };
         let settings = Settings {
             issuer: var("ISSUER").ok_or_else(|| ConfigError("ISSUER must be set".into()))?,

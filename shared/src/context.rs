@@ -22,8 +22,8 @@ impl SessionContext {
         Ok(SessionContext { settings, tokens, whitelist })
     }
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(Settings::from_env()?)
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::new(Settings::from_env().await?)
     }
 }
 
@@ -44,6 +44,6 @@ impl AccountContext {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::new(Settings::from_env()?).await
+        Self::new(Settings::from_env().await?).await
     }
 }

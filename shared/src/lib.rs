@@ -8,6 +8,7 @@
 //! - [`keys`], [`tokens`]: signing keys, JWKS, id and refresh tokens;
 //! - [`redis_client`], [`whitelist`]: the refresh-token whitelist in Redis (Lua);
 //! - [`users`]: the user store in DynamoDB (feature `users`);
+//! - [`secrets`]: the key document from Secrets Manager (feature `secrets-manager`);
 //! - [`api`]: one handler per endpoint; `functions/*/src/main.rs` only wires them;
 //! - [`runtime`]: logging and the Lambda entry point shared by every function.
 
@@ -20,6 +21,7 @@ pub mod http;
 pub mod keys;
 pub mod redis_client;
 pub mod runtime;
+pub mod secrets;
 pub mod time;
 pub mod tokens;
 pub mod whitelist;

@@ -97,6 +97,13 @@ impl ServerProcess {
         Self::spawn(port, command, Duration::from_secs(60))
     }
 
+    /// moto's server: a local AWS API endpoint (here for Secrets Manager).
+    pub fn moto() -> Self {
+        let port = free_port();
+        let command = vec!["moto_server".into(), "-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
+        Self::spawn(port, command, Duration::from_secs(30))
+    }
+
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
         let child = Command::new(&self.command[0])

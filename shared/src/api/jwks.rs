@@ -17,8 +17,8 @@ pub struct JwksContext {
 }
 
 impl JwksContext {
-    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
-        let settings = crate::config::Settings::from_env()?;
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let settings = crate::config::Settings::from_env().await?;
         let keys = crate::keys::KeySet::from_json(&settings.keys_json)?;
         Ok(JwksContext { tokens: Tokens::new(&settings, keys), issuer: settings.issuer })
     }

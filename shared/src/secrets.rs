@@ -1,0 +1,30 @@
+//! The key document from AWS Secrets Manager, read once per Lambda instance at
+//! start-up (every request needs the keys, so this cannot wait for the first one).
+
+use crate::config::ConfigError;
+
+#[cfg(feature = "secrets-manager")]
+pub async fn fetch_key_document(secret_id: &str) -> Result<String, ConfigError> {
+    use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+    use std::time::Duration;
+
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_secs(5))
+        .build();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
+        // The SDK's message names the secret and the cause, never its value.
+        ConfigError(format!("cannot read the key secret {secret_id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)))
+    })?;
+    output
+        .secret_string
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ConfigError(format!("the key secret {secret_id} is empty: put the key document in it")))
+}
+
+#[cfg(not(feature = "secrets-manager"))]
+pub async fn fetch_key_document(_secret_id: &str) -> Result<String, ConfigError> {
+    Err(ConfigError("AUTH_KEYS_SECRET_ARN needs the `secrets-manager` feature of the shared crate".into()))
+}
