@@ -6,6 +6,24 @@ use crate::redis_client::RedisClient;
 use crate::tokens::Tokens;
 use crate::whitelist::Whitelist;
 
+/// Keys and tokens only, no Redis: for the functions that publish keys or verify
+/// id tokens from them (jwks, me).
+pub struct KeyContext {
+    pub issuer: String,
+    pub tokens: Tokens,
+}
+
+impl KeyContext {
+    pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
+        let keys = KeySet::from_json(&settings.keys_json)?;
+        Ok(KeyContext { issuer: settings.issuer.clone(), tokens: Tokens::new(settings, keys) })
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::new(&Settings::from_env().await?)
+    }
+}
+
 /// Keys, tokens and the whitelist: all that the session endpoints need.
 pub struct SessionContext {
     pub settings: Settings,

@@ -197,7 +197,7 @@ pub async fn shared_table() -> String {
 /// The service as the functions wire it, in process.
 pub struct App {
     pub accounts: &'static AccountContext,
-    pub jwks: &'static api::jwks::JwksContext,
+    pub keys: &'static shared::context::KeyContext,
     pub settings: Settings,
 }
 
@@ -313,6 +313,7 @@ pub enum Function {
     RevokeAll,
     Sessions,
     Jwks,
+    Me,
 }
 
 impl App {
@@ -324,9 +325,8 @@ impl App {
 
     pub async fn with(settings: Settings) -> App {
         let accounts = AccountContext::new(settings.clone()).await.expect("valid test settings");
-        let keys = shared::keys::KeySet::from_json(&settings.keys_json).unwrap();
-        let jwks = api::jwks::JwksContext { tokens: shared::tokens::Tokens::new(&settings, keys), issuer: settings.issuer.clone() };
-        App { accounts: Box::leak(Box::new(accounts)), jwks: Box::leak(Box::new(jwks)), settings }
+        let keys = shared::context::KeyContext::new(&settings).unwrap();
+        App { accounts: Box::leak(Box::new(accounts)), keys: Box::leak(Box::new(keys)), settings }
     }
 
     pub fn sessions(&self) -> &'static SessionContext {
@@ -344,7 +344,8 @@ impl App {
             Function::Signout => respond(sessions, request, api::signout::handle).await,
             Function::RevokeAll => respond(sessions, request, api::revoke_all::handle).await,
             Function::Sessions => respond(sessions, request, api::sessions::handle).await,
-            Function::Jwks => respond(self.jwks, request, api::jwks::handle).await,
+            Function::Jwks => respond(self.keys, request, api::jwks::handle).await,
+            Function::Me => respond(self.keys, request, api::me::handle).await,
         };
         TestResponse::from(response)
     }

@@ -3,5 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
     shared::runtime::init_logging();
-    shared::runtime::run_http(shared::api::jwks::JwksContext::from_env().await, shared::api::jwks::handle).await
+    shared::runtime::run_http(shared::context::KeyContext::from_env().await, shared::api::jwks::handle).await
 }

@@ -6,25 +6,12 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::http::{json_response_with_cache, require_method};
-use crate::tokens::Tokens;
+use crate::context::KeyContext;
 
 /// Short enough that a newly published key is seen well before it starts signing.
 const CACHE_CONTROL: &str = "public, max-age=300";
 
-pub struct JwksContext {
-    pub tokens: Tokens,
-    pub issuer: String,
-}
-
-impl JwksContext {
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
-        let settings = crate::config::Settings::from_env().await?;
-        let keys = crate::keys::KeySet::from_json(&settings.keys_json)?;
-        Ok(JwksContext { tokens: Tokens::new(&settings, keys), issuer: settings.issuer })
-    }
-}
-
-pub fn discovery_document(context: &JwksContext) -> serde_json::Value {
+pub fn discovery_document(context: &KeyContext) -> serde_json::Value {
     let issuer = context.issuer.trim_end_matches('/');
     let mut algorithms: Vec<String> = context
         .tokens
@@ -47,7 +34,7 @@ pub fn discovery_document(context: &JwksContext) -> serde_json::Value {
     })
 }
 
-pub async fn handle(context: &JwksContext, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(context: &KeyContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::GET, "GET")?;
     let body = if request.uri().path().ends_with("/openid-configuration") {
         discovery_document(context)

@@ -3,6 +3,7 @@
 
 pub mod authorizer;
 pub mod jwks;
+pub mod me;
 pub mod refresh;
 pub mod revoke_all;
 pub mod sessions;
