@@ -15,14 +15,9 @@ mkdir -p "$RUN_DIR"
 source scripts/services.sh
 stop_services   # leftovers of a run that was killed with -9
 
-WATCH_PID=""
 cleanup() {
   trap - EXIT INT TERM
-  if [ -n "$WATCH_PID" ]; then
-    kill -TERM -- "-$WATCH_PID" 2>/dev/null || kill -TERM "$WATCH_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$WATCH_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$WATCH_PID" 2>/dev/null || true
-  fi
+  stop_watch
   stop_services
   echo "make dev: stopped."
 }
@@ -39,18 +34,7 @@ create_table "$DYNAMODB_PORT" accounts
 
 [ -f "$DEV_DIR/keys.json" ] || generate_keys "$DEV_DIR/keys.json"
 
-cat > "$DEV_DIR/env" <<ENV
-ISSUER=http://127.0.0.1:$PORT
-ID_TOKEN_AUDIENCE=account-service
-REDIS_URL=redis://127.0.0.1:$REDIS_PORT
-USERS_TABLE=accounts
-AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT
-AWS_REGION=us-east-1
-AWS_ACCESS_KEY_ID=local
-AWS_SECRET_ACCESS_KEY=local
-AUTH_KEYS_FILE=$DEV_DIR/keys.json
-RUST_LOG=info
-ENV
+write_function_env "$DEV_DIR/env" "$PORT" "$REDIS_PORT" "$DYNAMODB_PORT" "$DEV_DIR/keys.json" accounts
 
 cat <<USAGE
 
@@ -66,14 +50,11 @@ cat <<USAGE
   curl -s http://127.0.0.1:$PORT/sessions -H 'Authorization: Bearer <idToken>'
   curl -s http://127.0.0.1:$PORT/.well-known/jwks.json
   curl -s http://127.0.0.1:$PORT/.well-known/openid-configuration
+  curl -s http://127.0.0.1:$PORT/me -H 'Authorization: Bearer <idToken>'     # sample protected route
 
   Ctrl-C stops everything.
 
 USAGE
 
-# Its own process group, so that cleanup stops the functions it spawned too.
-set -m
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" --env-file "$DEV_DIR/env" &
-WATCH_PID=$!
-set +m
+start_watch "$PORT" "$DEV_DIR/env"
 wait "$WATCH_PID"

@@ -113,3 +113,37 @@ with os.fdopen(fd, "w") as f:
 PY
   rm -rf "$tmp"
 }
+
+write_function_env() { # file, http port, redis port, dynamodb port, keys file, table
+  cat > "$1" <<ENV
+ISSUER=http://127.0.0.1:$2
+ID_TOKEN_AUDIENCE=account-service
+REDIS_URL=redis://127.0.0.1:$3
+USERS_TABLE=$6
+AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$4
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_EC2_METADATA_DISABLED=true
+AUTH_KEYS_FILE=$5
+RUST_LOG=info
+ENV
+}
+
+WATCH_PID=""
+start_watch() { # http port, env file, extra cargo-lambda-watch args...
+  local port="$1" env_file="$2"; shift 2
+  # Its own process group, so that stop_watch stops the functions it spawned too.
+  set -m
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$env_file" "$@" &
+  WATCH_PID=$!
+  set +m
+}
+
+stop_watch() {
+  [ -n "$WATCH_PID" ] || return 0
+  kill -TERM -- "-$WATCH_PID" 2>/dev/null || kill -TERM "$WATCH_PID" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$WATCH_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$WATCH_PID" 2>/dev/null || true
+  WATCH_PID=""
+}

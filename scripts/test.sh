@@ -9,7 +9,7 @@ bash scripts/install-deps.sh
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/account-service-test.XXXXXX")"
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
-cleanup() { trap - EXIT INT TERM; stop_services; rm -rf "$RUN_DIR"; }
+cleanup() { trap - EXIT INT TERM; stop_watch; stop_services; rm -rf "$RUN_DIR"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -34,3 +34,17 @@ export AWS_EC2_METADATA_DISABLED=true
 # --include-ignored: the slow tests (1,000,000 keys) are ignored by a plain
 # `cargo test` but always run here.
 cargo test --workspace --locked -- --include-ignored
+
+echo "make test: schemathesis against the local stack (openapi.yaml)"
+HTTP_PORT=$(free_port)
+create_table "$DYNAMODB_PORT" accounts
+generate_keys "$RUN_DIR/keys.json"
+write_function_env "$RUN_DIR/function.env" "$HTTP_PORT" "$REDIS_PORT" "$DYNAMODB_PORT" "$RUN_DIR/keys.json" accounts
+start_watch "$HTTP_PORT" "$RUN_DIR/function.env" --ignore-changes --quiet >"$RUN_DIR/watch.log" 2>&1
+# Functions compile on their first request: up to a few minutes on a cold machine.
+wait_for "the local stack" 3000 curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/.well-known/jwks.json"
+SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$PWD/tests/schemathesis" \
+  schemathesis run openapi.yaml --url "http://127.0.0.1:$HTTP_PORT" --checks all \
+  --max-time 90 --workers 2 --request-timeout 20 --seed 1 --no-color \
+  --report junit --report-junit-path "$RUN_DIR/schemathesis.xml"
+echo "make test: schemathesis passed"

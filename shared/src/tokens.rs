@@ -143,6 +143,8 @@ impl Tokens {
     fn validation(&self, algorithm: Algorithm, audience: &str) -> Validation {
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECS;
+        // jsonwebtoken does not check `nbf` unless asked; a not-yet-valid token is invalid.
+        validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
@@ -180,7 +182,7 @@ fn header_kid(token: &str) -> Result<String, ApiError> {
     decode_header(token).ok().and_then(|h| h.kid).ok_or(ApiError::InvalidToken)
 }
 
-/// jsonwebtoken checks `exp` and `nbf` but not a token issued in the future.
+/// jsonwebtoken checks `exp` (and `nbf` when asked) but not a token issued in the future.
 fn reject_future_iat(iat: u64, now_secs: u64) -> Result<(), ApiError> {
     if iat > now_secs + LEEWAY_SECS {
         Err(ApiError::InvalidToken)

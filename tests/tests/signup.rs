@@ -160,6 +160,18 @@ async fn bad_input_gets_the_spec_error_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_utf8_is_malformed_json() {
+    // API Gateway base64-encodes such a body; it must be a 400, never a 500.
+    let app = App::new(Target::Standalone).await;
+    use base64::Engine;
+    let mut event = event("POST", "/signup", &[("content-type", "application/json")], None, "192.0.2.9");
+    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(b"\x1d\xfft+\xfe{\x80"));
+    event["isBase64Encoded"] = json!(true);
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    app.call(Function::Signup, request).await.assert_error(400, "malformed-json");
+}
+
+#[tokio::test]
 async fn validation_errors_name_every_bad_field() {
     let app = App::new(Target::Standalone).await;
     let response = app
