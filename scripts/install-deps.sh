@@ -36,6 +36,7 @@ command -v cfn-lint >/dev/null || pip_pkgs+=(cfn-lint)
 # A local Secrets Manager endpoint for the test of reading keys from a secret.
 command -v moto_server >/dev/null || pip_pkgs+=("moto[server]")
 command -v schemathesis >/dev/null || pip_pkgs+=(schemathesis)
+python3 -c 'import jwt, cryptography' 2>/dev/null || pip_pkgs+=("pyjwt[crypto]")
 if [ "${WITH_ZIG:-0}" = 1 ]; then python3 -c 'import ziglang' 2>/dev/null || pip_pkgs+=(ziglang); fi
 if [ ${#pip_pkgs[@]} -gt 0 ]; then
   echo "install-deps: pip install ${pip_pkgs[*]}"

@@ -48,3 +48,6 @@ SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$PWD/tests/schemathesis" \
   --max-time 90 --workers 2 --request-timeout 20 --seed 1 --no-color \
   --report junit --report-junit-path "$RUN_DIR/schemathesis.xml"
 echo "make test: schemathesis passed"
+
+echo "make test: OIDC discovery checked by an independent client (PyJWT)"
+python3 tests/oidc/check_discovery.py "http://127.0.0.1:$HTTP_PORT" account-service "$RUN_DIR/keys.json"
