@@ -402,6 +402,21 @@ impl App {
         (email, response)
     }
 
+    /// An item of the users table (strongly consistent), for assertions.
+    pub async fn dynamodb_item(&self, pk: &str) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.accounts
+            .users
+            .client()
+            .get_item()
+            .table_name(&self.settings.dynamodb.table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
     /// A direct connection to the whitelist's Redis, for assertions.
     pub async fn redis(&self) -> shared::redis_client::Connection {
         let client = shared::redis_client::RedisClient::new(&self.settings.redis).unwrap();

@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::*;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
@@ -68,21 +67,8 @@ async fn no_password_hash_token_or_secret_ever_reaches_a_log_line_or_an_error_bo
     assert_eq!((wrong.status, dead.status, revoked.status), (401, 401, 204));
 
     let user_id = claims_of(&signup.id_token())["sub"].as_str().unwrap().to_string();
-    let hash = app
-        .accounts
-        .users
-        .client()
-        .get_item()
-        .table_name(&app.settings.dynamodb.table)
-        .key("pk", AttributeValue::S(format!("USER#{user_id}")))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap()["passwordHash"]
-        .as_s()
-        .unwrap()
-        .clone();
+    let user = app.dynamodb_item(&format!("USER#{user_id}")).await.expect("the user item");
+    let hash = user["passwordHash"].as_s().unwrap().clone();
     let secret_b64 = {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(&keys().refresh_secret)

@@ -1,23 +1,8 @@
 //! `POST /signup`, promise by promise (SPEC: Endpoints, Users).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::*;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
-
-async fn item(app: &App, pk: &str) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    app.accounts
-        .users
-        .client()
-        .get_item()
-        .table_name(&app.settings.dynamodb.table)
-        .key("pk", AttributeValue::S(pk.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-}
 
 #[tokio::test]
 async fn signup_returns_201_with_verifiable_tokens_and_stores_the_user_and_the_session() {
@@ -61,10 +46,10 @@ async fn signup_returns_201_with_verifiable_tokens_and_stores_the_user_and_the_s
 
     // The user is in DynamoDB with an argon2id hash, and its email guard too.
     let user_id = id["sub"].as_str().unwrap();
-    let user = item(&app, &format!("USER#{user_id}")).await.expect("user item");
+    let user = app.dynamodb_item(&format!("USER#{user_id}")).await.expect("user item");
     assert_eq!(user["email"].as_s().unwrap(), &email);
     assert!(user["passwordHash"].as_s().unwrap().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-    let guard = item(&app, &format!("EMAIL#{email}")).await.expect("email item");
+    let guard = app.dynamodb_item(&format!("EMAIL#{email}")).await.expect("email item");
     assert_eq!(guard["userId"].as_s().unwrap(), user_id);
 
     // The session is in Redis with a TTL within a second of 3 days.
@@ -154,7 +139,7 @@ async fn bad_input_gets_the_spec_error_and_writes_nothing() {
         response.assert_error(status, kind);
         assert!(!response.raw_body.contains(PASSWORD), "{name}: the password is echoed");
     }
-    assert!(item(&app, &format!("EMAIL#{email}")).await.is_none(), "a bad request wrote a user");
+    assert!(app.dynamodb_item(&format!("EMAIL#{email}")).await.is_none(), "a bad request wrote a user");
     let response = app.call(Function::Signup, request("PUT", "/signup", &[], None)).await;
     assert_eq!(response.header("allow"), Some("POST"));
 }
