@@ -122,13 +122,13 @@ impl Whitelist {
     /// Opens a session for a user who just proved who they are (sign-up, sign-in).
     pub async fn open_session(&self, user_id: &str, email: &str, client: &ClientInfo, kid: &str, now_ms: u64) -> Result<RefreshGrant, ApiError> {
         let abs_ms = now_ms + self.session_lifetime.as_millis() as u64;
-        let now_s = now_ms / 1000;
+        let expires_ms = (now_ms + self.refresh_ttl.as_millis() as u64).min(abs_ms);
         let grant = RefreshGrant {
             user_id: user_id.into(),
             session_id: new_id(),
             jti: new_id(),
-            issued_at: now_s,
-            expires_at: (now_s + self.refresh_ttl.as_secs()).min(abs_ms / 1000),
+            issued_at: now_ms / 1000,
+            expires_at: expires_ms / 1000,
             kid: kid.into(),
         };
         let (index, session) = (index_key(user_id), session_key(user_id, &grant.session_id));
@@ -148,7 +148,8 @@ impl Whitelist {
                     .arg(kid)
                     .arg(email)
                     .arg(&client.user_agent)
-                    .arg(&client.ip);
+                    .arg(&client.ip)
+                    .arg(expires_ms);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await?;

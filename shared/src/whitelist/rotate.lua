@@ -22,7 +22,8 @@ end
 
 -- Rotation never extends a session past its absolute lifetime.
 local now_s = math.floor(now / 1000)
-local exp_s = math.min(now_s + ttl_s, math.floor(abs / 1000))
+local expires_ms = math.min(now + ttl_s * 1000, abs)
+local exp_s = math.floor(expires_ms / 1000)
 if now >= abs or exp_s <= now_s then
   redis.call('DEL', session)
   redis.call('ZREM', index, sid)
@@ -32,7 +33,7 @@ end
 if presented == current then
   redis.call('HSET', session, 'jti', new_jti, 'iat', now_s, 'exp', exp_s, 'kid', kid,
     'pjti', presented, 'rot', now, 'used', now)
-  redis.call('PEXPIREAT', session, exp_s * 1000)
+  redis.call('PEXPIREAT', session, expires_ms)
   redis.call('ZADD', index, now, sid)
   return {'rotated', new_jti, tostring(now_s), tostring(exp_s), kid, s[8]}
 end
