@@ -1,5 +1,5 @@
 # The front door. `make dev` and `make test` install what they need themselves.
-.PHONY: dev test build lint clean
+.PHONY: dev test build lint clean bench
 
 dev: ## Start the whole stack at http://127.0.0.1:$${PORT:-9000} (foreground; Ctrl-C stops it)
 	@bash scripts/dev.sh
@@ -15,6 +15,20 @@ build: ## Release build of every function for AWS Lambda (arm64), cross-compiled
 lint: ## Lint template.yaml
 	@bash scripts/install-deps.sh
 	cfn-lint template.yaml
+
+bench: ## Benchmarks against baselines measured in the same run: prints the results, rewrites BENCHMARKS.md (BENCH_ARM64=0 skips the arm64 build)
+	@bash scripts/install-deps.sh
+	@# One build per feature set of `shared`, so that each function links what it links when built alone.
+	cargo build --release --locked -p refresh -p signout -p revoke-all -p sessions -p jwks -p me -p authorizer
+	cargo build --release --locked -p signup -p signin
+	cargo build --release --locked -p bench
+	@if [ "$${BENCH_ARM64:-1}" = 1 ]; then \
+	  WITH_ZIG=1 bash scripts/install-deps.sh && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; \
+	  { cargo lambda build --release --arm64 -p refresh -p signout -p revoke-all -p sessions -p jwks -p me -p authorizer \
+	    && cargo lambda build --release --arm64 -p signup -p signin; } \
+	    || echo "make bench: the arm64 build failed; BENCHMARKS.md reports x86_64 sizes only"; \
+	fi
+	"$${CARGO_TARGET_DIR:-target}/release/bench"
 
 clean:
 	cargo clean
