@@ -44,33 +44,9 @@ pub fn settings_for(redis_url: &str) -> Settings {
 }
 
 pub fn settings_with_keys(redis_url: &str, keys_json: String) -> Settings {
-    Settings {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        id_token_ttl: Duration::from_secs(900),
-        refresh_token_ttl: Duration::from_secs(3 * 24 * 3600),
-        session_lifetime: Duration::from_secs(30 * 24 * 3600),
-        refresh_grace: Duration::from_secs(10),
-        session_cap: 10,
-        signin_limit_per_email: 10,
-        signin_limit_per_ip: 100,
-        signin_window: Duration::from_secs(900),
-        redis: RedisSettings {
-            url: redis_url.into(),
-            cluster: false,
-            cluster_seeds: vec![],
-            ca_cert_file: None,
-            connect_timeout: Duration::from_millis(500),
-            response_timeout: Duration::from_millis(500),
-        },
-        dynamodb: DynamoDbSettings {
-            table: "bench-accounts".into(),
-            endpoint: None,
-            connect_timeout: Duration::from_millis(500),
-            operation_timeout: Duration::from_millis(1500),
-        },
-        keys_json,
-    }
+    let mut settings = e2e::settings_on(e2e::redis_at(redis_url), None, keys_json);
+    settings.dynamodb.table = "bench-accounts".into();
+    settings
 }
 
 /// A context for the lifetime of the bench (spawned tasks need `'static`).

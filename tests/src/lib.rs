@@ -114,28 +114,31 @@ fn set_aws_env() {
     });
 }
 
-pub fn redis_settings(target: Target) -> RedisSettings {
-    let (url, cluster, cluster_seeds) = match target {
-        Target::Standalone => (env("TEST_REDIS_URL"), false, vec![]),
-        Target::Cluster => (
-            env("TEST_REDIS_CLUSTER_URL"),
-            true,
-            env("TEST_REDIS_CLUSTER_NODES").split(',').map(str::to_string).collect(),
-        ),
-    };
+/// A standalone Redis at this URL, with the production timeouts.
+pub fn redis_at(url: &str) -> RedisSettings {
     RedisSettings {
-        url,
-        cluster,
-        cluster_seeds,
+        url: url.into(),
+        cluster: false,
+        cluster_seeds: vec![],
         ca_cert_file: None,
         connect_timeout: Duration::from_millis(500),
         response_timeout: Duration::from_millis(500),
     }
 }
 
-/// Settings as production reads them, pointed at the test services.
-pub fn settings(target: Target) -> Settings {
-    set_aws_env();
+pub fn redis_settings(target: Target) -> RedisSettings {
+    match target {
+        Target::Standalone => redis_at(&env("TEST_REDIS_URL")),
+        Target::Cluster => RedisSettings {
+            cluster: true,
+            cluster_seeds: env("TEST_REDIS_CLUSTER_NODES").split(',').map(str::to_string).collect(),
+            ..redis_at(&env("TEST_REDIS_CLUSTER_URL"))
+        },
+    }
+}
+
+/// Settings as production reads them (the defaults of config.rs), on these services.
+pub fn settings_on(redis: RedisSettings, dynamodb_endpoint: Option<String>, keys_json: String) -> Settings {
     Settings {
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
@@ -147,15 +150,21 @@ pub fn settings(target: Target) -> Settings {
         signin_limit_per_email: 10,
         signin_limit_per_ip: 1000,
         signin_window: Duration::from_secs(900),
-        redis: redis_settings(target),
+        redis,
         dynamodb: DynamoDbSettings {
             table: String::new(),
-            endpoint: Some(env("TEST_DYNAMODB_ENDPOINT")),
+            endpoint: dynamodb_endpoint,
             connect_timeout: Duration::from_millis(500),
             operation_timeout: Duration::from_millis(1500),
         },
-        keys_json: keys_json(),
+        keys_json,
     }
+}
+
+/// Settings as production reads them, pointed at the test services.
+pub fn settings(target: Target) -> Settings {
+    set_aws_env();
+    settings_on(redis_settings(target), Some(env("TEST_DYNAMODB_ENDPOINT")), keys_json())
 }
 
 /// Creates the users table on a DynamoDB endpoint (as template.yaml declares it).
