@@ -70,6 +70,25 @@ pub struct SigningKey {
     pub kid: String,
     pub algorithm: Algorithm,
     pub encoding: EncodingKey,
+    /// For RS256: the key pair, imported once. jsonwebtoken would import (and check)
+    /// the private key again inside every signature, about half of its cost.
+    pub rsa_key_pair: Option<aws_lc_rs::signature::RsaKeyPair>,
+}
+
+/// The public JWK and verifying key of an RSA key pair, from the imported pair
+/// (so the private key is parsed once).
+fn rsa_public_parts(pair: &aws_lc_rs::signature::RsaKeyPair) -> Result<(DecodingKey, Jwk), jsonwebtoken::errors::Error> {
+    use aws_lc_rs::signature::KeyPair;
+    use base64::Engine;
+    use jsonwebtoken::jwk::{AlgorithmParameters, CommonParameters, RSAKeyParameters, RSAKeyType};
+    let public = pair.public_key();
+    let (n, e) = (public.modulus().big_endian_without_leading_zero(), public.exponent().big_endian_without_leading_zero());
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwk = Jwk {
+        common: CommonParameters::default(),
+        algorithm: AlgorithmParameters::RSA(RSAKeyParameters { key_type: RSAKeyType::RSA, n: b64.encode(n), e: b64.encode(e) }),
+    };
+    Ok((DecodingKey::from_rsa_raw_components(n, e), jwk))
 }
 
 /// A refresh-token HMAC secret.
@@ -129,10 +148,18 @@ impl KeySet {
             let (decoding, mut jwk) = match (&entry.private_key_pem, &entry.public_key_pem) {
                 (Some(private_pem), _) => {
                     let encoding = encoding_key(algorithm, private_pem).map_err(|_| bad_key("unreadable private key"))?;
-                    let jwk = Jwk::from_encoding_key(&encoding, algorithm).map_err(|_| bad_key("unreadable private key"))?;
-                    let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| bad_key("unusable public key"))?;
+                    let (rsa_key_pair, decoding, jwk) = if algorithm == Algorithm::RS256 {
+                        let pair = aws_lc_rs::signature::RsaKeyPair::from_der(encoding.as_bytes())
+                            .map_err(|_| bad_key("unreadable RSA private key"))?;
+                        let (decoding, jwk) = rsa_public_parts(&pair).map_err(|_| bad_key("unusable public key"))?;
+                        (Some(pair), decoding, jwk)
+                    } else {
+                        let jwk = Jwk::from_encoding_key(&encoding, algorithm).map_err(|_| bad_key("unreadable private key"))?;
+                        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| bad_key("unusable public key"))?;
+                        (None, decoding, jwk)
+                    };
                     if index == 0 {
-                        id_signing = Some(SigningKey { kid: entry.kid.clone(), algorithm, encoding });
+                        id_signing = Some(SigningKey { kid: entry.kid.clone(), algorithm, encoding, rsa_key_pair });
                     }
                     (decoding, jwk)
                 }

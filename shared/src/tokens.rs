@@ -104,7 +104,11 @@ impl Tokens {
         let signing = &self.keys.id_signing;
         let mut header = Header::new(signing.algorithm);
         header.kid = Some(signing.kid.clone());
-        encode(&header, &claims, &signing.encoding).map_err(|e| {
+        let signed = match &signing.rsa_key_pair {
+            Some(pair) => sign_rs256(pair, &header, &claims),
+            None => encode(&header, &claims, &signing.encoding).map_err(|e| e.to_string()),
+        };
+        signed.map_err(|e| {
             tracing::error!(error = %e, "id token signing failed");
             ApiError::Internal
         })
@@ -173,6 +177,20 @@ impl Tokens {
         reject_future_iat(claims.iat, now_secs)?;
         Ok(claims)
     }
+}
+
+/// A compact JWS exactly as `jsonwebtoken::encode` builds it, signed with a key pair
+/// imported once (`base64url(header).base64url(claims).base64url(signature)`).
+fn sign_rs256(pair: &aws_lc_rs::signature::RsaKeyPair, header: &Header, claims: &IdClaims) -> Result<String, String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = serde_json::to_vec(header).map_err(|e| e.to_string())?;
+    let claims = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+    let message = format!("{}.{}", b64.encode(header), b64.encode(claims));
+    let mut signature = vec![0; pair.public_modulus_len()];
+    pair.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message.as_bytes(), &mut signature)
+        .map_err(|_| "RSA signature failed".to_string())?;
+    Ok(format!("{message}.{}", b64.encode(signature)))
 }
 
 fn header_kid(token: &str) -> Result<String, ApiError> {
