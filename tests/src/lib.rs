@@ -327,8 +327,15 @@ pub enum Function {
 
 impl App {
     pub async fn new(target: Target) -> App {
+        App::adjusted(target, |_| {}).await
+    }
+
+    /// The test services' settings with some changed (a short grace window, a Redis
+    /// of the test's own...), on the shared users table.
+    pub async fn adjusted(target: Target, adjust: impl FnOnce(&mut Settings)) -> App {
         let mut settings = settings(target);
         settings.dynamodb.table = shared_table().await;
+        adjust(&mut settings);
         App::with(settings).await
     }
 

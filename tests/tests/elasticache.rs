@@ -97,11 +97,11 @@ impl Cluster {
 #[tokio::test]
 async fn a_cluster_node_failing_during_refreshes_never_gives_a_500_or_a_double_rotation() {
     let mut cluster = Cluster::start();
-    let mut settings = e2e::settings(Target::Cluster);
-    settings.dynamodb.table = shared_table().await;
-    settings.redis.url = cluster.nodes[0].redis_url();
-    settings.redis.cluster_seeds = cluster.nodes[1..].iter().map(|n| n.redis_url()).collect();
-    let app = App::with(settings).await;
+    let app = App::adjusted(Target::Cluster, |s| {
+        s.redis.url = cluster.nodes[0].redis_url();
+        s.redis.cluster_seeds = cluster.nodes[1..].iter().map(|n| n.redis_url()).collect();
+    })
+    .await;
 
     // Enough users that some live on every node.
     let mut users = vec![];

@@ -9,10 +9,7 @@ use e2e::*;
 
 /// An app whose whitelist lives on a Redis of its own.
 async fn app_on(redis: &ServerProcess) -> App {
-    let mut settings = e2e::settings(Target::Standalone);
-    settings.redis.url = redis.redis_url();
-    settings.dynamodb.table = shared_table().await;
-    App::with(settings).await
+    App::adjusted(Target::Standalone, |s| s.redis.url = redis.redis_url()).await
 }
 
 fn assert_unavailable(response: &TestResponse, started: Instant, within: Duration) {

@@ -20,10 +20,7 @@ fn command_calls(info: &str, command: &str) -> u64 {
 #[ignore = "loads 1,000,000 keys; run by `make test`"]
 async fn revoke_all_is_one_script_call_whatever_the_size_of_the_keyspace() {
     let redis = ServerProcess::redis(&[]);
-    let mut settings = e2e::settings(Target::Standalone);
-    settings.redis.url = redis.redis_url();
-    settings.dynamodb.table = shared_table().await;
-    let app = App::with(settings).await;
+    let app = App::adjusted(Target::Standalone, |s| s.redis.url = redis.redis_url()).await;
     let mut admin = redis::Client::open(redis.redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
 
     // Unrelated keys, shaped like other users' data and sessions.

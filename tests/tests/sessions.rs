@@ -99,10 +99,7 @@ async fn concurrent_refreshes_rotate_once_and_all_get_the_same_token(target: Tar
 }
 
 async fn reuse_after_the_grace_window_revokes_that_session_only(target: Target) {
-    let mut settings = e2e::settings(target);
-    settings.dynamodb.table = shared_table().await;
-    settings.refresh_grace = Duration::from_secs(1);
-    let app = App::with(settings).await;
+    let app = App::adjusted(target, |s| s.refresh_grace = Duration::from_secs(1)).await;
     let (email, signup) = app.new_user().await;
     let other = app.signin(&email, PASSWORD).await;
 
@@ -169,10 +166,7 @@ async fn revoke_all_ends_every_session_of_the_user(target: Target) {
 }
 
 async fn refresh_past_the_absolute_lifetime_is_401(target: Target) {
-    let mut settings = e2e::settings(target);
-    settings.dynamodb.table = shared_table().await;
-    settings.session_lifetime = Duration::from_secs(2);
-    let app = App::with(settings).await;
+    let app = App::adjusted(target, |s| s.session_lifetime = Duration::from_secs(2)).await;
     let (_, signup) = app.new_user().await;
     let refreshed = app.refresh(&signup.refresh_token()).await;
     assert_eq!(refreshed.status, 200);
@@ -183,11 +177,11 @@ async fn refresh_past_the_absolute_lifetime_is_401(target: Target) {
 }
 
 async fn failed_signins_are_rate_limited_per_email_and_per_address(target: Target) {
-    let mut settings = e2e::settings(target);
-    settings.dynamodb.table = shared_table().await;
-    settings.signin_limit_per_email = 3;
-    settings.signin_limit_per_ip = 5;
-    let app = App::with(settings).await;
+    let app = App::adjusted(target, |s| {
+        s.signin_limit_per_email = 3;
+        s.signin_limit_per_ip = 5;
+    })
+    .await;
     let (email, _) = app.new_user().await;
     let attacker = format!("203.0.113.{}", rand_octet());
     for _ in 0..3 {
@@ -214,10 +208,7 @@ fn rand_octet() -> u8 {
 }
 
 async fn a_successful_signin_does_not_reset_the_address_counter(target: Target) {
-    let mut settings = e2e::settings(target);
-    settings.dynamodb.table = shared_table().await;
-    settings.signin_limit_per_ip = 3;
-    let app = App::with(settings).await;
+    let app = App::adjusted(target, |s| s.signin_limit_per_ip = 3).await;
     let (email, _) = app.new_user().await;
     let ip = format!("100.64.{}.{}", rand_octet(), rand_octet());
     app.signin_from(&unique_email(), "wrong password!", &ip).await.assert_error(401, "invalid-credentials");
