@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use serde_json::{json, Value};
-use shared::config::{DynamoDbSettings, RedisSettings, Settings};
+use shared::config::Settings;
 use shared::context::SessionContext;
 use shared::http::ClientInfo;
 use shared::time::now_millis;
