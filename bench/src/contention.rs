@@ -58,6 +58,19 @@ impl Tally {
     }
 }
 
+/// Releases the callers waiting on the barrier together and records how long until the
+/// last one answered.
+async fn release_and_time<T>(barrier: &Barrier, tasks: Vec<tokio::task::JoinHandle<T>>, wall: &mut Vec<Duration>) -> Vec<T> {
+    barrier.wait().await;
+    let started = Instant::now();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    wall.push(started.elapsed());
+    outcomes
+}
+
 /// Ours' tally, and per trial how many callers got the most common refresh token.
 async fn ours(instances: &[&'static SessionContext], trials: usize) -> (Tally, Vec<usize>) {
     let mut tally = Tally::default();
@@ -76,13 +89,7 @@ async fn ours(instances: &[&'static SessionContext], trials: usize) -> (Tally, V
                 read_response(&respond(instance, request, api::refresh::handle).await)
             }));
         }
-        barrier.wait().await;
-        let started = Instant::now();
-        let mut outcomes = Vec::new();
-        for task in tasks {
-            outcomes.push(task.await.unwrap());
-        }
-        tally.wall.push(started.elapsed());
+        let outcomes = release_and_time(&barrier, tasks, &mut tally.wall).await;
 
         let tokens: Vec<String> = outcomes.iter().filter(|(s, _)| *s == 200).map(|(_, b)| refresh_token_of(b)).collect();
         let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -155,13 +162,7 @@ async fn tutorial(connections: &[MultiplexedConnection], variant: Tutorial, tria
                 Some(new_jti)
             }));
         }
-        barrier.wait().await;
-        let started = Instant::now();
-        let mut outcomes = Vec::new();
-        for task in tasks {
-            outcomes.push(task.await.unwrap());
-        }
-        tally.wall.push(started.elapsed());
+        let outcomes = release_and_time(&barrier, tasks, &mut tally.wall).await;
         let issued: HashSet<String> = outcomes.iter().flatten().cloned().collect();
         tally.served.push(outcomes.iter().filter(|o| o.is_some()).count());
         tally.distinct_tokens.push(issued.len());

@@ -311,6 +311,27 @@ async fn refresh(context: &'static SessionContext, admin: &mut MultiplexedConnec
     }
 }
 
+/// Times one handler call per token (each token is spent by its call, which must answer
+/// 204), with blocks of PINGs interleaved so that both see the same machine.
+async fn time_one_shot(
+    admin: &mut MultiplexedConnection,
+    tokens: Vec<String>,
+    mut call: impl AsyncFnMut(String) -> lambda_http::Response<lambda_http::Body>,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let n = tokens.len();
+    let (mut handler, mut ping) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (i, token) in tokens.into_iter().enumerate() {
+        if i % (n / BLOCKS) == 0 {
+            ping_block(admin, n / BLOCKS, &mut ping).await;
+        }
+        let started = Instant::now();
+        let response = call(token).await;
+        handler.push(started.elapsed());
+        assert_eq!(response.status().as_u16(), 204, "the handler failed");
+    }
+    (handler, ping)
+}
+
 async fn signout(context: &'static SessionContext, admin: &mut MultiplexedConnection, n: usize) -> Measured {
     let mut tokens = Vec::with_capacity(2 * n);
     for _ in 0..2 * n {
@@ -318,17 +339,8 @@ async fn signout(context: &'static SessionContext, admin: &mut MultiplexedConnec
     }
     let steps = tokens.split_off(n);
     reset_stats(admin).await;
-    let (mut handler, mut ping) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for (i, token) in tokens.into_iter().enumerate() {
-        if i % (n / BLOCKS) == 0 {
-            ping_block(admin, n / BLOCKS, &mut ping).await;
-        }
-        let request = signout_request(&token);
-        let started = Instant::now();
-        let response = respond(context, request, api::signout::handle).await;
-        handler.push(started.elapsed());
-        assert_eq!(response.status().as_u16(), 204, "sign-out failed");
-    }
+    let (handler, ping) =
+        time_one_shot(admin, tokens, async |token| respond(context, signout_request(&token), api::signout::handle).await).await;
     let script_in_redis = evalsha_time(admin).await;
 
     let (mut crypto, mut redis_call) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -361,17 +373,9 @@ async fn revoke_all(context: &'static SessionContext, admin: &mut MultiplexedCon
     }
     let steps = id_tokens.split_off(n);
     reset_stats(admin).await;
-    let (mut handler, mut ping) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for (i, token) in id_tokens.into_iter().enumerate() {
-        if i % (n / BLOCKS) == 0 {
-            ping_block(admin, n / BLOCKS, &mut ping).await;
-        }
-        let request = revoke_all_request(&token);
-        let started = Instant::now();
-        let response = respond(context, request, api::revoke_all::handle).await;
-        handler.push(started.elapsed());
-        assert_eq!(response.status().as_u16(), 204, "revoke-all failed");
-    }
+    let (handler, ping) =
+        time_one_shot(admin, id_tokens, async |token| respond(context, revoke_all_request(&token), api::revoke_all::handle).await)
+            .await;
     let script_in_redis = evalsha_time(admin).await;
 
     let (mut crypto, mut redis_call) = (Vec::with_capacity(n), Vec::with_capacity(n));
