@@ -56,7 +56,7 @@ pub struct AccountContext {
 #[cfg(feature = "users")]
 impl AccountContext {
     pub async fn new(settings: Settings) -> Result<Self, ConfigError> {
-        let users = crate::users::UserStore::new(&settings.dynamodb).await;
+        let users = crate::users::UserStore::new(&settings.dynamodb)?;
         let limiter = crate::whitelist::SignInLimiter::new(&settings);
         Ok(AccountContext { sessions: SessionContext::new(settings)?, users, limiter })
     }

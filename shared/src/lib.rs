@@ -9,10 +9,13 @@
 //! - [`redis_client`], [`whitelist`]: the refresh-token whitelist in Redis (Lua);
 //! - [`users`]: the user store in DynamoDB (feature `users`);
 //! - [`secrets`]: the key document from Secrets Manager (feature `secrets-manager`);
+//! - [`aws`]: AWS SDK configuration from the Lambda environment (both features);
 //! - [`api`]: one handler per endpoint; `functions/*/src/main.rs` only wires them;
 //! - [`runtime`]: logging and the Lambda entry point shared by every function.
 
 pub mod api;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod config;
 pub mod context;
 pub mod email;

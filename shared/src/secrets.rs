@@ -5,6 +5,7 @@ use crate::config::ConfigError;
 
 #[cfg(feature = "secrets-manager")]
 pub async fn fetch_key_document(secret_id: &str) -> Result<String, ConfigError> {
+    use aws_sdk_secretsmanager::config::retry::RetryConfig;
     use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
     use std::time::Duration;
 
@@ -12,7 +13,7 @@ pub async fn fetch_key_document(secret_id: &str) -> Result<String, ConfigError> 
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+    let config = crate::aws::sdk_config("SECRETS_MANAGER", None, timeouts, RetryConfig::standard())?;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
         // The SDK's message names the secret and the cause, never its value.

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-use crate::config::DynamoDbSettings;
+use crate::config::{ConfigError, DynamoDbSettings};
 use crate::email::Email;
 use crate::error::ApiError;
 
@@ -69,21 +69,17 @@ fn unavailable<E: std::fmt::Debug>(operation: &'static str, error: &SdkError<E>)
 }
 
 impl UserStore {
-    /// Builds the client without a network round trip (credentials resolve lazily).
-    pub async fn new(settings: &DynamoDbSettings) -> Self {
+    /// Builds the client without a network round trip: region, credentials and the
+    /// endpoint come from the environment (`crate::aws`).
+    pub fn new(settings: &DynamoDbSettings) -> Result<Self, ConfigError> {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(settings.connect_timeout)
             .operation_attempt_timeout(settings.operation_timeout.mul_f32(0.6))
             .operation_timeout(settings.operation_timeout)
             .build();
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(20)));
-        if let Some(endpoint) = &settings.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
-        UserStore { client: Client::new(&config), table: settings.table.clone() }
+        let retry = RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(20));
+        let config = crate::aws::sdk_config("DYNAMODB", settings.endpoint.as_deref(), timeouts, retry)?;
+        Ok(UserStore { client: Client::new(&config), table: settings.table.clone() })
     }
 
     pub fn client(&self) -> &Client {

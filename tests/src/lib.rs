@@ -177,7 +177,7 @@ pub async fn create_table(endpoint: &str, table: &str) {
         connect_timeout: Duration::from_secs(2),
         operation_timeout: Duration::from_secs(10),
     })
-    .await;
+    .expect("AWS settings from the environment");
     store
         .client()
         .create_table()

@@ -11,7 +11,9 @@ async fn the_key_document_is_read_from_secrets_manager_at_start_up() {
     for (name, value) in [("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")] {
         std::env::set_var(name, value);
     }
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let timeouts = aws_sdk_secretsmanager::config::timeout::TimeoutConfig::builder().build();
+    let retry = aws_sdk_secretsmanager::config::retry::RetryConfig::standard();
+    let config = shared::aws::sdk_config("SECRETS_MANAGER", None, timeouts, retry).unwrap();
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let created = client.create_secret().name("account-service/keys").secret_string(keys_json()).send().await.unwrap();
     let arn = created.arn().unwrap().to_string();
