@@ -16,6 +16,8 @@ use redis::aio::MultiplexedConnection;
 use shared::api;
 use shared::context::SessionContext;
 use shared::runtime::respond;
+use shared::time::now_millis;
+use shared::whitelist::id_string;
 use tokio::sync::Barrier;
 
 use crate::harness::*;
@@ -76,7 +78,6 @@ async fn ours(instances: &[&'static SessionContext], trials: usize) -> (Tally, V
     let mut tally = Tally::default();
     let mut identical = Vec::with_capacity(trials);
     let context = instances[0];
-    let mut admin = connect(&context.settings.redis.url).await;
     for _ in 0..trials {
         let user = new_user_id();
         let minted = open_session(context, &user, false).await;
@@ -102,14 +103,13 @@ async fn ours(instances: &[&'static SessionContext], trials: usize) -> (Tally, V
         tally.refused.push(outcomes.iter().filter(|(s, _)| *s == 401).count());
 
         // The session moved exactly once: its current jti is the one every caller got.
-        let session = shared::whitelist::session_key(&user, &minted.grant.session_id);
-        let (jti, previous): (Option<String>, Option<String>) =
-            redis::cmd("HMGET").arg(&session).arg("jti").arg("pjti").query_async(&mut admin).await.unwrap();
+        let session = context.whitelist.session(&user, &minted.grant.session_id).await.unwrap();
         let returned: HashSet<String> = tokens.iter().map(|t| e2e::claims_of(t)["jti"].as_str().unwrap().to_string()).collect();
+        let (jti, previous) = session.as_ref().map(|s| (id_string(&s.jti), id_string(&s.previous_jti))).unwrap_or_default();
         assert_eq!(previous.as_deref(), Some(minted.grant.jti.as_str()), "the session rotated away from the presented token");
         assert!(jti.as_ref().is_some_and(|j| returned.contains(j)), "the session's jti is the one handed out");
         // One session, so one live refresh token: the one its `jti` names.
-        let live: usize = redis::cmd("EXISTS").arg(&session).query_async(&mut admin).await.unwrap();
+        let live = usize::from(session.is_some_and(|s| s.is_live(now_millis())));
         tally.live_after.push(live);
     }
     (tally, identical)
@@ -179,7 +179,7 @@ pub async fn run(scale: Scale, redis_url: &str, floors: &crate::latency::Floors)
     for _ in 0..CALLERS {
         let instance = context(settings_for(redis_url));
         // Connected before the race starts, as a warm Lambda instance is.
-        instance.whitelist.is_live("warm-up", "warm-up").await.unwrap();
+        instance.whitelist.is_live(&new_user_id(), &id_string(&[0; 16]).unwrap(), now_millis()).await.unwrap();
         instances.push(instance);
     }
     let (ours, identical) = ours(&instances, trials).await;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use e2e::process::ServerProcess;
 use redis::aio::MultiplexedConnection;
 use shared::context::SessionContext;
+use shared::time::now_millis;
 
 use crate::harness::*;
 use crate::report::{Goal, Section};
@@ -39,7 +40,7 @@ async fn ours_once(context: &SessionContext) -> Duration {
         open_session(context, &user, false).await;
     }
     let started = Instant::now();
-    let removed = context.whitelist.revoke_all(&user).await.unwrap();
+    let removed = context.whitelist.revoke_all(&user, now_millis()).await.unwrap();
     let elapsed = started.elapsed();
     assert_eq!(removed, USER_SESSIONS as u64);
     elapsed
@@ -100,7 +101,7 @@ pub async fn run(scale: Scale) -> Section {
         load(&mut connect(&url).await, keys).await;
         let context = context(settings_for(&url));
         // The script is cached on the server first, as in any warm instance.
-        context.whitelist.revoke_all("warm-up").await.unwrap();
+        context.whitelist.revoke_all("warm-up", now_millis()).await.unwrap();
         keyspaces.push(Keyspace { keys, _server: server, url, context });
     }
     // Redis grows its keyspace table incrementally; let it finish before measuring.
@@ -135,7 +136,7 @@ pub async fn run(scale: Scale) -> Section {
     section.text(format!(
         "One user's {USER_SESSIONS} sessions among N unrelated keys (loaded with pipelines; one redis-server per size, \
          ours measured round-robin across them). Ours: \
-         `Whitelist::revoke_all`, one `EVALSHA` of `revoke_all.lua` over the user's index \
+         `Whitelist::revoke_all`, one `EVALSHA` of `revoke_all.lua`, which deletes the user's two hashes \
          (the handler adds a constant RS256 verification, see section 1). Tutorial: the same {USER_SESSIONS} tokens as \
          `{{uid}}:{{jti}}` keys, removed by `SCAN cursor MATCH uid* COUNT 5` until the cursor is 0 and one `DEL` per key found."
     ));

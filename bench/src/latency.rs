@@ -349,7 +349,7 @@ async fn signout(context: &'static SessionContext, admin: &mut MultiplexedConnec
         let claims = context.tokens.verify_refresh_token(&token, now_millis() / 1000).unwrap();
         crypto.push(started.elapsed());
         let started = Instant::now();
-        assert!(context.whitelist.close_session(&claims.sub, &claims.sid).await.unwrap());
+        assert!(context.whitelist.close_session(&claims.sub, &claims.sid, now_millis()).await.unwrap());
         redis_call.push(started.elapsed());
     }
     Measured {
@@ -384,7 +384,7 @@ async fn revoke_all(context: &'static SessionContext, admin: &mut MultiplexedCon
         let claims = context.tokens.verify_id_token(&token, now_millis() / 1000).unwrap();
         crypto.push(started.elapsed());
         let started = Instant::now();
-        assert_eq!(context.whitelist.revoke_all(&claims.sub).await.unwrap(), 10);
+        assert_eq!(context.whitelist.revoke_all(&claims.sub, now_millis()).await.unwrap(), 10);
         redis_call.push(started.elapsed());
     }
     Measured {
@@ -396,53 +396,11 @@ async fn revoke_all(context: &'static SessionContext, admin: &mut MultiplexedCon
     }
 }
 
-/// `revoke_all.lua` with one `DEL` of every key instead of one call per session.
-const REVOKE_ALL_ONE_DEL: &str = r"
-local index = KEYS[1]
-local keys = {}
-for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  keys[#keys + 1] = index .. ':' .. sid
-end
-local removed = 0
-if #keys > 0 then removed = redis.call('DEL', unpack(keys)) end
-redis.call('DEL', index)
-return removed
-";
-
-/// Time inside Redis per revoke-all of 10 sessions: the shipped script, and the
-/// variant that deletes every key in one call (is the cost Lua's or the deletes'?).
-async fn revoke_all_script_variants(context: &'static SessionContext, admin: &mut MultiplexedConnection, n: usize) -> (Duration, Duration) {
-    let one_del = redis::Script::new(REVOKE_ALL_ONE_DEL);
-    let mut times = Vec::new();
-    for variant in 0..2 {
-        let mut users = Vec::with_capacity(n);
-        for _ in 0..n {
-            let user = new_user_id();
-            for _ in 0..10 {
-                open_session(context, &user, false).await;
-            }
-            users.push(user);
-        }
-        reset_stats(admin).await;
-        for user in &users {
-            let removed = if variant == 0 {
-                context.whitelist.revoke_all(user).await.unwrap()
-            } else {
-                one_del.key(shared::whitelist::index_key(user)).invoke_async::<u64>(admin).await.unwrap()
-            };
-            assert_eq!(removed, 10);
-        }
-        times.push(evalsha_time(admin).await);
-    }
-    (times[0], times[1])
-}
-
 pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext, floors: &Floors) -> Section {
     let mut admin = connect(redis_url).await;
     let refresh = refresh(context, &mut admin, scale.n(3000, 200)).await;
     let signout = signout(context, &mut admin, scale.n(2000, 200)).await;
     let revoke_all = revoke_all(context, &mut admin, scale.n(1000, 100)).await;
-    let (script_shipped, script_one_del) = revoke_all_script_variants(context, &mut admin, scale.n(500, 50)).await;
 
     let mut section = Section::new("1. Handler latency against the physical floor");
     section.text(format!(
@@ -544,14 +502,6 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
         &breakdown,
     );
 
-    section.table(
-        &["revoke-all script, 10 sessions", "run time inside Redis (mean)"],
-        &[
-            vec!["`revoke_all.lua` as shipped (one `DEL` per session, then the index)".into(), fmt_us(script_shipped)],
-            vec!["variant: one `DEL` of all the keys".into(), fmt_us(script_one_del)],
-        ],
-    );
-
     let after_work =
         floors.ping_after_work.last().map(|(gap, s)| format!("{} after {} of CPU work", fmt_us(s.p50()), fmt_us(*gap))).unwrap_or_default();
     // What the same fixed costs would weigh against a real network round trip.
@@ -562,24 +512,11 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
         .filter(|(_, m)| ratio(m.handler.p50(), m.ping.p50()) > 1.5)
         .map(|(name, _)| *name)
         .collect();
-    let saving = script_shipped.saturating_sub(script_one_del);
-    let one_del = if saving.as_secs_f64() < 0.1 * script_shipped.as_secs_f64() {
-        "Deleting all of a user's keys with one `DEL` instead of one call per session saves nothing measurable inside \
-         Redis (table above): the time is the freeing of the hashes."
-            .to_string()
-    } else {
-        format!(
-            "Deleting all of a user's keys with one `DEL` instead of one call per session would save {} of the script's {} \
-             inside Redis (table above), a small change to `revoke_all.lua`; the rest is the freeing of the hashes.",
-            fmt_us(saving),
-            fmt_us(script_shipped)
-        )
-    };
     let verdict = match missed.as_slice() {
         [] => "Both stay within 1.5× of a bare loopback PING in this run.".to_string(),
         names => format!(
             "So {} {} 1.5× of a bare loopback PING, and no change in `shared/` removes the reasons: the round trip, the \
-             deletes and the verification are the work. Against a network round trip the same fixed costs fade: with a \
+             script and the verification are the work. Against a network round trip the same fixed costs fade: with a \
              300 µs round trip to ElastiCache, sign-out would be about {:.2}× and revoke-all {:.2}× their floor \
              (projection: p50 − PING + 300 µs, over 300 µs).",
             names.join(" and "),
@@ -591,12 +528,12 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
     section.text(format!(
         "**Reading.** A refresh is {:.2}× its floor: the RS256 signature alone is {} of its {}. Sign-out and revoke-all are \
          held to one bare loopback round trip ({} and {} here, each measured alongside), so everything else they must do \
-         shows: the script's own work inside Redis (sign-out deletes one hash and its index entry: {}; revoke-all frees \
-         ten session hashes and the index: {}), the RS256 \
+         shows: the script's own work inside Redis (sign-out removes one field from each of the user's two hashes: {}; \
+         revoke-all counts the user's live sessions and deletes the two hashes: {}), the RS256 \
          verification revoke-all cannot skip ({}), and the HTTP edge with its JSON log line. Round trips that follow CPU \
          work are also slower than back-to-back PINGs on this 2-core VM ({} against {} back to back: idle threads and \
          vCPUs take time to wake), which is why each handler's Redis call costs more than PING plus the script's run \
-         time. {one_del} {verdict}",
+         time. {verdict}",
         ratio(refresh.handler.p50(), refresh_floor.0),
         fmt_us(floors.rs256_sign.p50()),
         fmt_us(refresh.handler.p50()),

@@ -139,17 +139,12 @@ impl Session {
     }
 }
 
-/// Everything the whitelist holds about a user: the session index with its scores and
-/// every field of every session hash.
-async fn whitelist_state(app: &App, user_id: &str) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+/// Everything the whitelist holds about a user: every field of both of its hashes.
+async fn whitelist_state(app: &App, user_id: &str) -> Vec<BTreeMap<Vec<u8>, Vec<u8>>> {
     let mut redis = app.redis().await;
-    let index = shared::whitelist::index_key(user_id);
-    let scored: Vec<(String, String)> = redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).arg("WITHSCORES").query_async(&mut redis).await.unwrap();
-    let mut state = BTreeMap::new();
-    for (sid, score) in scored {
-        let fields: BTreeMap<String, String> =
-            redis::cmd("HGETALL").arg(shared::whitelist::session_key(user_id, &sid)).query_async(&mut redis).await.unwrap();
-        state.insert(sid, (score, fields));
+    let mut state = vec![];
+    for key in [shared::whitelist::sessions_key(user_id), shared::whitelist::metadata_key(user_id)] {
+        state.push(redis::cmd("HGETALL").arg(key).query_async(&mut redis).await.unwrap());
     }
     state
 }
@@ -443,7 +438,8 @@ async fn every_forged_token_is_refused_and_changes_nothing(endpoint: Endpoint) {
         let token = (attack.forge)(&Scene { carrier: endpoint.carrier(), victim: &victim, attacker: &attacker });
         assert_ne!(token, Scene { carrier: endpoint.carrier(), victim: &victim, attacker: &attacker }.genuine(), "{}: not forged", attack.name);
         let before = (whitelist_state(&app, &victim.user_id).await, whitelist_state(&app, &attacker.user_id).await);
-        assert!(before.0.contains_key(&victim.sid), "{}: the victim has a live session before the attack", attack.name);
+        let victim_sid = shared::whitelist::id_bytes(&victim.sid).unwrap().to_vec();
+        assert!(before.0[0].contains_key(&victim_sid), "{}: the victim has a live session before the attack", attack.name);
 
         if let Err(what) = endpoint.refuses(&app, &token).await {
             failures.push(format!("[{}] {} {what}", attack.name, endpoint.name()));

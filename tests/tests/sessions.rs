@@ -20,18 +20,10 @@ fn verify_with_jwks(jwks: &Value, token: &str) -> Value {
     decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).unwrap().claims
 }
 
-async fn session_keys(app: &App, user_id: &str) -> Vec<String> {
-    let mut redis = app.redis().await;
-    let index = shared::whitelist::index_key(user_id);
-    let sids: Vec<String> = redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query_async(&mut redis).await.unwrap();
-    let mut live = vec![];
-    for sid in sids {
-        let exists: bool = redis::cmd("EXISTS").arg(format!("{index}:{sid}")).query_async(&mut redis).await.unwrap();
-        if exists {
-            live.push(sid);
-        }
-    }
-    live
+/// The ids of the user's live sessions, as the whitelist holds them.
+async fn live_sessions(app: &App, user_id: &str) -> Vec<String> {
+    let sessions = app.sessions().whitelist.list_sessions(user_id, shared::time::now_millis()).await.unwrap();
+    sessions.into_iter().map(|s| s.session_id).collect()
 }
 
 fn user_of(response: &TestResponse) -> String {
@@ -86,12 +78,9 @@ async fn concurrent_refreshes_rotate_once_and_all_get_the_same_token(target: Tar
     // Exactly one rotation: the session's previous jti is the presented one.
     let id_tokens: HashSet<String> = responses.iter().map(|r| r.id_token()).collect();
     assert_eq!(id_tokens.len(), 50, "each caller gets a fresh id token");
-    let mut redis = app.redis().await;
-    let key = shared::whitelist::session_key(&user_of(&signup), &sid_of(&signup));
-    let (current, previous): (String, String) =
-        redis::cmd("HMGET").arg(&key).arg("jti").arg("pjti").query_async(&mut redis).await.unwrap();
-    assert_eq!(previous, claims_of(&token)["jti"].as_str().unwrap());
-    assert_eq!(current, claims_of(&new_token)["jti"].as_str().unwrap());
+    let session = app.sessions().whitelist.session(&user_of(&signup), &sid_of(&signup)).await.unwrap().unwrap();
+    assert_eq!(shared::whitelist::id_string(&session.previous_jti).unwrap(), claims_of(&token)["jti"].as_str().unwrap());
+    assert_eq!(shared::whitelist::id_string(&session.jti).unwrap(), claims_of(&new_token)["jti"].as_str().unwrap());
 
     let next = app.refresh(&new_token).await;
     assert_eq!(next.status, 200, "the shared new token refreshes normally");
@@ -111,7 +100,7 @@ async fn reuse_after_the_grace_window_revokes_that_session_only(target: Target) 
     app.refresh(&old).await.assert_error(401, "invalid-token");
     // The thief's copy and the victim's newest token are both dead now.
     app.refresh(&rotated.refresh_token()).await.assert_error(401, "invalid-token");
-    assert!(!session_keys(&app, &user_of(&signup)).await.contains(&sid_of(&signup)));
+    assert!(!live_sessions(&app, &user_of(&signup)).await.contains(&sid_of(&signup)));
     // Other sessions of the user live on.
     assert_eq!(app.refresh(&other.refresh_token()).await.status, 200);
 }
@@ -137,11 +126,11 @@ async fn the_eleventh_session_evicts_the_least_recently_used(target: Target) {
     let refreshed = app.refresh(&sessions[0].refresh_token()).await;
     assert_eq!(refreshed.status, 200);
     let user_id = user_of(&sessions[0]);
-    assert_eq!(session_keys(&app, &user_id).await.len(), 10);
+    assert_eq!(live_sessions(&app, &user_id).await.len(), 10);
 
     let eleventh = app.signin(&email, PASSWORD).await;
     assert_eq!(eleventh.status, 200);
-    let live = session_keys(&app, &user_id).await;
+    let live = live_sessions(&app, &user_id).await;
     assert_eq!(live.len(), 10);
     assert!(!live.contains(&sid_of(&sessions[1])), "the least recently used session is gone");
     assert!(live.contains(&sid_of(&sessions[0])));
@@ -156,7 +145,7 @@ async fn revoke_all_ends_every_session_of_the_user(target: Target) {
     let others: Vec<TestResponse> = futures_util::future::join_all((0..3).map(|_| app.signin(&email, PASSWORD))).await;
     let response = app.revoke_all(&signup.id_token()).await;
     assert_eq!(response.status, 204, "{response:?}");
-    assert!(session_keys(&app, &user_of(&signup)).await.is_empty());
+    assert!(live_sessions(&app, &user_of(&signup)).await.is_empty());
     for session in others.iter().chain([&signup]) {
         app.refresh(&session.refresh_token()).await.assert_error(401, "invalid-token");
     }
@@ -174,6 +163,39 @@ async fn refresh_past_the_absolute_lifetime_is_401(target: Target) {
     assert!(claims["exp"].as_u64().unwrap() <= claims_of(&signup.refresh_token())["exp"].as_u64().unwrap(), "rotation never extends");
     tokio::time::sleep(Duration::from_millis(2200)).await;
     app.refresh(&refreshed.refresh_token()).await.assert_error(401, "invalid-token");
+}
+
+async fn sessions_end_on_their_own_and_redis_drops_the_last_one(target: Target) {
+    let app = App::adjusted(target, |s| {
+        s.refresh_token_ttl = Duration::from_secs(2);
+        s.session_cap = 2;
+    })
+    .await;
+    let (email, first) = app.new_user().await;
+    let user_id = user_of(&first);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let second = app.signin(&email, PASSWORD).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    // The first session ended on its own: it no longer counts toward the cap of 2,
+    // so a new sign-in evicts nobody, and it is gone from Redis.
+    let third = app.signin(&email, PASSWORD).await;
+    let mut live = live_sessions(&app, &user_id).await;
+    live.sort();
+    let mut expected = vec![sid_of(&second), sid_of(&third)];
+    expected.sort();
+    assert_eq!(live, expected);
+    app.refresh(&first.refresh_token()).await.assert_error(401, "invalid-token");
+    let mut redis = app.redis().await;
+    let (sessions_key, metadata_key) = (shared::whitelist::sessions_key(&user_id), shared::whitelist::metadata_key(&user_id));
+    let fields: (usize, usize) =
+        redis::pipe().hlen(&sessions_key).hlen(&metadata_key).query_async(&mut redis).await.unwrap();
+    assert_eq!(fields, (2 + 1, 2), "two sessions and the email; two metadata entries");
+
+    // When the last session ends, Redis drops the user's whitelist by itself.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let exists: usize = redis::cmd("EXISTS").arg(&sessions_key).arg(&metadata_key).query_async(&mut redis).await.unwrap();
+    assert_eq!(exists, 0);
 }
 
 async fn failed_signins_are_rate_limited_per_email_and_per_address(target: Target) {
@@ -323,6 +345,7 @@ on_both_redis_modes!(
     the_eleventh_session_evicts_the_least_recently_used,
     revoke_all_ends_every_session_of_the_user,
     refresh_past_the_absolute_lifetime_is_401,
+    sessions_end_on_their_own_and_redis_drops_the_last_one,
     failed_signins_are_rate_limited_per_email_and_per_address,
     a_successful_signin_does_not_reset_the_address_counter,
     unknown_email_and_wrong_password_get_the_same_answer,

@@ -52,12 +52,16 @@ async fn signup_returns_201_with_verifiable_tokens_and_stores_the_user_and_the_s
     let guard = app.dynamodb_item(&format!("EMAIL#{email}")).await.expect("email item");
     assert_eq!(guard["userId"].as_s().unwrap(), user_id);
 
-    // The session is in Redis with a TTL within a second of 3 days.
+    // The session is in Redis until its refresh token's `exp`, and Redis drops the
+    // user's whitelist by itself then (a TTL within a second of 3 days).
+    let session = app.sessions().whitelist.session(user_id, id["sid"].as_str().unwrap()).await.unwrap().expect("session");
+    assert_eq!(session.expires_at, refresh["exp"].as_u64().unwrap());
     let mut redis = app.redis().await;
-    let key = shared::whitelist::session_key(user_id, id["sid"].as_str().unwrap());
-    let ttl_ms: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut redis).await.unwrap();
     let three_days_ms = 3 * 24 * 3600 * 1000;
-    assert!((three_days_ms - 1000..=three_days_ms).contains(&ttl_ms), "TTL {ttl_ms} ms");
+    for key in [shared::whitelist::sessions_key(user_id), shared::whitelist::metadata_key(user_id)] {
+        let ttl_ms: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut redis).await.unwrap();
+        assert!((three_days_ms - 1000..=three_days_ms).contains(&ttl_ms), "{key}: TTL {ttl_ms} ms");
+    }
 }
 
 #[tokio::test]

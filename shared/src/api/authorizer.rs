@@ -39,8 +39,9 @@ fn token_of(event: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<String> {
 
 pub async fn handle(context: &SessionContext, event: ApiGatewayV2CustomAuthorizerV2Request) -> AuthorizerResponse {
     let Some(token) = token_of(&event) else { return DENY };
-    let Ok(claims) = context.tokens.verify_id_token(&token, now_millis() / 1000) else { return DENY };
-    match context.whitelist.is_live(&claims.sub, &claims.sid).await {
+    let now_ms = now_millis();
+    let Ok(claims) = context.tokens.verify_id_token(&token, now_ms / 1000) else { return DENY };
+    match context.whitelist.is_live(&claims.sub, &claims.sid, now_ms).await {
         Ok(true) => AuthorizerResponse {
             is_authorized: true,
             context: Some(AuthorizerContext { sub: claims.sub, sid: claims.sid, email: claims.email }),

@@ -10,7 +10,8 @@ use crate::time::now_millis;
 
 pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::POST, "POST")?;
-    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_millis() / 1000)?;
-    context.whitelist.revoke_all(&claims.sub).await?;
+    let now_ms = now_millis();
+    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_ms / 1000)?;
+    context.whitelist.revoke_all(&claims.sub, now_ms).await?;
     Ok(no_content())
 }

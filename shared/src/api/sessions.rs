@@ -11,8 +11,9 @@ use crate::time::{now_millis, rfc3339_millis};
 
 pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::GET, "GET")?;
-    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_millis() / 1000)?;
-    let sessions = context.whitelist.list_sessions(&claims.sub).await?;
+    let now_ms = now_millis();
+    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_ms / 1000)?;
+    let sessions = context.whitelist.list_sessions(&claims.sub, now_ms).await?;
     let sessions: Vec<_> = sessions
         .iter()
         .map(|s| {

@@ -30,7 +30,7 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         .create(NewUser { id: &user_id, email: &email, password_hash: &password_hash, created_ms: now_ms })
         .await;
     if let Err(error) = created {
-        if sessions.whitelist.close_session(&user_id, &grant.session_id).await.is_err() {
+        if sessions.whitelist.close_session(&user_id, &grant.session_id, now_ms).await.is_err() {
             // Harmless: nobody holds its token and it expires on its own.
             tracing::warn!(user_id, "could not remove the session of a failed sign-up");
         }

@@ -1,6 +1,13 @@
--- Removes one session and its index entry together.
--- KEYS[1] = "sess:{uid}" (index), KEYS[2] = "sess:{uid}:<sid>"; ARGV[1] = sid
--- Returns 1 if the session existed, 0 otherwise.
-local existed = redis.call('DEL', KEYS[2])
-redis.call('ZREM', KEYS[1], ARGV[1])
-return existed
+-- Removes one session. (session_record.lua, prepended, describes KEYS.)
+-- ARGV: sid (16 raw bytes), now_ms. Returns 1 if the session was live, 0 otherwise.
+local sid, now = ARGV[1], tonumber(ARGV[2])
+local record = redis.call('HGET', KEYS[1], sid)
+if not record then
+  return 0
+end
+forget(sid)
+drop_if_empty()
+if is_live(decode(record), now) then
+  return 1
+end
+return 0

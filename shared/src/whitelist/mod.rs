@@ -1,19 +1,21 @@
 //! The refresh-token whitelist in Redis.
 //!
-//! Layout, all under the user's hash tag so every operation is one atomic script
-//! in one cluster slot:
-//! - `sess:{<user id>}`: ZSET of the user's session ids, scored by last use (ms);
-//! - `sess:{<user id>}:<session id>`: HASH of one session: current `jti`, `iat`,
-//!   `exp` and secret `kid` of its refresh token, the previous `jti` and rotation
-//!   time (for the grace window), `created`, `used`, absolute expiry `abs`, `email`,
-//!   user agent `ua` and source `ip`. It expires with its refresh token.
+//! A user's whole whitelist is two hashes under the user's hash tag, so every
+//! operation is one atomic script in one cluster slot (layout and record format in
+//! `session_record.lua`, which every session script starts with):
+//! - `sess:{<user id>}`: the user's email, and one compact record per session
+//!   (current and previous token id, created, last used, token expiry, secret kid);
+//! - `meta:{<user id>}`: per session, the source address and user agent.
+//! Both expire when the user's last session does.
 //!
 //! Redis holds no usable secret: tokens are re-minted from these values with the
 //! HMAC secret, which only the functions have.
 
 mod rate_limit;
+mod record;
 
 pub use rate_limit::SignInLimiter;
+pub use record::{id_bytes, id_string, SessionRecord};
 
 use std::time::Duration;
 
@@ -34,24 +36,40 @@ struct Scripts {
     list_sessions: Script,
 }
 
+/// Each session script is `session_record.lua` (the layout and its helpers) followed
+/// by its own body.
+macro_rules! session_script {
+    ($file:literal) => {
+        Script::new(concat!(include_str!("session_record.lua"), "\n", include_str!($file)))
+    };
+}
+
 impl Scripts {
     fn new() -> Self {
         Scripts {
-            open_session: Script::new(include_str!("open_session.lua")),
-            rotate: Script::new(include_str!("rotate.lua")),
-            close_session: Script::new(include_str!("close_session.lua")),
-            revoke_all: Script::new(include_str!("revoke_all.lua")),
-            list_sessions: Script::new(include_str!("list_sessions.lua")),
+            open_session: session_script!("open_session.lua"),
+            rotate: session_script!("rotate.lua"),
+            close_session: session_script!("close_session.lua"),
+            revoke_all: session_script!("revoke_all.lua"),
+            list_sessions: session_script!("list_sessions.lua"),
         }
     }
 }
 
-pub fn index_key(user_id: &str) -> String {
+/// The hash of the user's session records (and email).
+pub fn sessions_key(user_id: &str) -> String {
     format!("sess:{{{user_id}}}")
 }
 
-pub fn session_key(user_id: &str, session_id: &str) -> String {
-    format!("sess:{{{user_id}}}:{session_id}")
+/// The hash of the user's sessions' client metadata.
+pub fn metadata_key(user_id: &str) -> String {
+    format!("meta:{{{user_id}}}")
+}
+
+/// A token's session or token id as Redis keeps it; anything we did not mint is an
+/// invalid token.
+fn id_of(id: &str) -> Result<[u8; 16], ApiError> {
+    id_bytes(id).ok_or(ApiError::InvalidToken)
 }
 
 /// What a refresh achieved: both carry the grant to mint the pair from.
@@ -82,25 +100,33 @@ pub struct Whitelist {
     grace: Duration,
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+fn new_id() -> ([u8; 16], String) {
+    let id = uuid::Uuid::new_v4();
+    (*id.as_bytes(), id.simple().to_string())
+}
+
+fn unexpected_reply(index: usize) -> ApiError {
+    tracing::error!(index, "unexpected reply from a whitelist script");
+    ApiError::Internal
+}
+
+fn bytes_at(values: &[Value], index: usize) -> Result<Vec<u8>, ApiError> {
+    values.get(index).and_then(|v| Vec::<u8>::from_redis_value(v.clone()).ok()).ok_or_else(|| unexpected_reply(index))
+}
+
+fn id_at(values: &[Value], index: usize) -> Result<String, ApiError> {
+    id_string(&bytes_at(values, index)?).ok_or_else(|| unexpected_reply(index))
 }
 
 fn string_at(values: &[Value], index: usize) -> Result<String, ApiError> {
     values
         .get(index)
         .and_then(|v| String::from_redis_value(v.clone()).ok())
-        .ok_or_else(|| {
-            tracing::error!(index, "unexpected reply from a whitelist script");
-            ApiError::Internal
-        })
+        .ok_or_else(|| unexpected_reply(index))
 }
 
 fn number_at(values: &[Value], index: usize) -> Result<u64, ApiError> {
-    string_at(values, index)?.parse().map_err(|_| {
-        tracing::error!(index, "unexpected number from a whitelist script");
-        ApiError::Internal
-    })
+    values.get(index).and_then(|v| u64::from_redis_value(v.clone()).ok()).ok_or_else(|| unexpected_reply(index))
 }
 
 impl Whitelist {
@@ -123,33 +149,30 @@ impl Whitelist {
     pub async fn open_session(&self, user_id: &str, email: &str, client: &ClientInfo, kid: &str, now_ms: u64) -> Result<RefreshGrant, ApiError> {
         let abs_ms = now_ms + self.session_lifetime.as_millis() as u64;
         let expires_ms = (now_ms + self.refresh_ttl.as_millis() as u64).min(abs_ms);
+        let ((sid, session_id), (jti, jti_string)) = (new_id(), new_id());
         let grant = RefreshGrant {
             user_id: user_id.into(),
-            session_id: new_id(),
-            jti: new_id(),
+            session_id,
+            jti: jti_string,
             issued_at: now_ms / 1000,
             expires_at: expires_ms / 1000,
             kid: kid.into(),
         };
-        let (index, session) = (index_key(user_id), session_key(user_id, &grant.session_id));
+        let metadata = record::encode_metadata(client);
         let evicted: u64 = self
             .redis
             .run("open_session", |mut connection| {
-                let mut invocation = self.scripts.open_session.key(&index);
+                let mut invocation = self.scripts.open_session.key(sessions_key(user_id));
                 invocation
-                    .key(&session)
-                    .arg(&grant.session_id)
-                    .arg(&grant.jti)
+                    .key(metadata_key(user_id))
+                    .arg(&sid[..])
+                    .arg(&jti[..])
                     .arg(now_ms)
-                    .arg(grant.issued_at)
                     .arg(grant.expires_at)
-                    .arg(abs_ms)
                     .arg(self.session_cap)
                     .arg(kid)
                     .arg(email)
-                    .arg(&client.user_agent)
-                    .arg(&client.ip)
-                    .arg(expires_ms);
+                    .arg(&metadata[..]);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await?;
@@ -161,19 +184,20 @@ impl Whitelist {
 
     /// Rotates the session of a verified refresh token (see `rotate.lua`).
     pub async fn rotate(&self, claims: &RefreshClaims, kid: &str, now_ms: u64) -> Result<Rotation, ApiError> {
-        let (index, session) = (index_key(&claims.sub), session_key(&claims.sub, &claims.sid));
-        let new_jti = new_id();
+        let (sid, presented) = (id_of(&claims.sid)?, id_of(&claims.jti)?);
+        let (new_jti, _) = new_id();
         let reply: Vec<Value> = self
             .redis
             .run("rotate", |mut connection| {
-                let mut invocation = self.scripts.rotate.key(&index);
+                let mut invocation = self.scripts.rotate.key(sessions_key(&claims.sub));
                 invocation
-                    .key(&session)
-                    .arg(&claims.sid)
-                    .arg(&claims.jti)
-                    .arg(&new_jti)
+                    .key(metadata_key(&claims.sub))
+                    .arg(&sid[..])
+                    .arg(&presented[..])
+                    .arg(&new_jti[..])
                     .arg(now_ms)
-                    .arg(self.refresh_ttl.as_secs())
+                    .arg(self.refresh_ttl.as_millis() as u64)
+                    .arg(self.session_lifetime.as_millis() as u64)
                     .arg(self.grace.as_millis() as u64)
                     .arg(kid);
                 async move { invocation.invoke_async(&mut connection).await }
@@ -185,7 +209,7 @@ impl Whitelist {
                 RefreshGrant {
                     user_id: claims.sub.clone(),
                     session_id: claims.sid.clone(),
-                    jti: string_at(values, 1)?,
+                    jti: id_at(values, 1)?,
                     issued_at: number_at(values, 2)?,
                     expires_at: number_at(values, 3)?,
                     kid: string_at(values, 4)?,
@@ -210,13 +234,13 @@ impl Whitelist {
     }
 
     /// Removes one session; `false` if it was already gone.
-    pub async fn close_session(&self, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
-        let (index, session) = (index_key(user_id), session_key(user_id, session_id));
+    pub async fn close_session(&self, user_id: &str, session_id: &str, now_ms: u64) -> Result<bool, ApiError> {
+        let sid = id_of(session_id)?;
         let existed: u64 = self
             .redis
             .run("close_session", |mut connection| {
-                let mut invocation = self.scripts.close_session.key(&index);
-                invocation.key(&session).arg(session_id);
+                let mut invocation = self.scripts.close_session.key(sessions_key(user_id));
+                invocation.key(metadata_key(user_id)).arg(&sid[..]).arg(now_ms);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await?;
@@ -224,12 +248,12 @@ impl Whitelist {
     }
 
     /// Removes every session of the user in one round trip; returns how many were live.
-    pub async fn revoke_all(&self, user_id: &str) -> Result<u64, ApiError> {
-        let index = index_key(user_id);
+    pub async fn revoke_all(&self, user_id: &str, now_ms: u64) -> Result<u64, ApiError> {
         let removed: u64 = self
             .redis
             .run("revoke_all", |mut connection| {
-                let invocation = self.scripts.revoke_all.key(&index);
+                let mut invocation = self.scripts.revoke_all.key(sessions_key(user_id));
+                invocation.key(metadata_key(user_id)).arg(now_ms);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await?;
@@ -237,36 +261,49 @@ impl Whitelist {
         Ok(removed)
     }
 
-    pub async fn list_sessions(&self, user_id: &str) -> Result<Vec<SessionInfo>, ApiError> {
-        let index = index_key(user_id);
+    /// The user's live sessions, most recently used first.
+    pub async fn list_sessions(&self, user_id: &str, now_ms: u64) -> Result<Vec<SessionInfo>, ApiError> {
         let flat: Vec<Value> = self
             .redis
             .run("list_sessions", |mut connection| {
-                let invocation = self.scripts.list_sessions.key(&index);
+                let mut invocation = self.scripts.list_sessions.key(sessions_key(user_id));
+                invocation.key(metadata_key(user_id)).arg(now_ms);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await?;
-        flat.chunks(5)
+        let mut sessions = flat
+            .chunks(4)
             .map(|row| {
+                let (ip, user_agent) = record::decode_metadata(&bytes_at(row, 3)?);
                 Ok(SessionInfo {
-                    session_id: string_at(row, 0)?,
+                    session_id: id_at(row, 0)?,
                     created_ms: number_at(row, 1)?,
                     last_used_ms: number_at(row, 2)?,
-                    user_agent: string_at(row, 3)?,
-                    ip: string_at(row, 4)?,
+                    user_agent,
+                    ip,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        sessions.sort_by(|a, b| b.last_used_ms.cmp(&a.last_used_ms));
+        Ok(sessions)
     }
 
-    /// Whether a session is still live: one EXISTS.
-    pub async fn is_live(&self, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
-        let session = session_key(user_id, session_id);
-        self.redis
-            .run("is_live", |mut connection| {
-                let session = session.clone();
-                async move { redis::cmd("EXISTS").arg(session).query_async(&mut connection).await }
+    /// One session's record, live or not: one HGET.
+    pub async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, ApiError> {
+        let sid = id_of(session_id)?;
+        let key = sessions_key(user_id);
+        let bytes: Option<Vec<u8>> = self
+            .redis
+            .run("session", |mut connection| {
+                let key = key.clone();
+                async move { redis::cmd("HGET").arg(key).arg(&sid[..]).query_async(&mut connection).await }
             })
-            .await
+            .await?;
+        Ok(bytes.and_then(|b| SessionRecord::decode(&b)))
+    }
+
+    /// Whether a session is still live: one HGET.
+    pub async fn is_live(&self, user_id: &str, session_id: &str, now_ms: u64) -> Result<bool, ApiError> {
+        Ok(self.session(user_id, session_id).await?.is_some_and(|s| s.is_live(now_ms)))
     }
 }

@@ -1,12 +1,7 @@
--- Removes every session of one user in one round trip. The index lists the user's
--- sessions, so the cost grows with that user's sessions (at most the cap), never
--- with the size of the keyspace: no SCAN, no KEYS.
--- KEYS[1] = "sess:{uid}"; session keys are "<index>:<sid>" (same hash tag, same slot).
--- Returns the number of live sessions removed.
-local index = KEYS[1]
-local removed = 0
-for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  removed = removed + redis.call('DEL', index .. ':' .. sid)
-end
-redis.call('DEL', index)
-return removed
+-- Removes every session of one user in one round trip: the user's whole whitelist
+-- is its two keys, so the cost never depends on the size of the keyspace (no SCAN,
+-- no KEYS). (session_record.lua, prepended, describes KEYS.)
+-- ARGV: now_ms. Returns the number of live sessions removed.
+local live = #live_sessions(tonumber(ARGV[1]))
+redis.call('DEL', KEYS[1], KEYS[2])
+return live

@@ -1,0 +1,77 @@
+-- Prepended to every session script (see `SESSION_SCRIPT_PRELUDE` in mod.rs).
+--
+-- A user's whole whitelist is two hashes under the user's hash tag, so every script
+-- touches one cluster slot:
+--   KEYS[1] = "sess:{uid}": field "e" = the user's email (the id token's claim);
+--             one field per session: the session id (16 raw bytes) -> its record;
+--   KEYS[2] = "meta:{uid}": session id -> what GET /sessions shows (ip, user agent),
+--             written and read by Rust only; kept apart so that long user agents
+--             do not push the records out of Redis's compact listpack encoding.
+-- A record is packed with Redis's `struct` library, big-endian (48 bytes + kid):
+--   jti   c16  the current refresh token's id
+--   pjti  c16  the previous one (zeros before the first rotation): the grace window
+--   created I6 when the session opened, ms (the absolute lifetime counts from it)
+--   used  I6   last rotation (or opening), ms: last use, start of the grace window,
+--              and the current token's `iat` (its seconds)
+--   exp   I4   the current token's `exp`, s: the session is live while now < exp
+--   kid   rest the kid of the HMAC secret that signed the current token
+-- Redis expires both keys when the user's last session ends; a session that ends
+-- before others is dropped by the next script that reads the user's hash.
+-- shared/src/whitelist/record.rs decodes the same layout.
+local RECORD = '>c16c16I6I6I4'
+local RECORD_FIXED_BYTES = 48
+local EMAIL = 'e'
+
+local function decode(record)
+  local jti, pjti, created, used, exp = struct.unpack(RECORD, record)
+  return { jti = jti, pjti = pjti, created = created, used = used, exp = exp,
+           kid = string.sub(record, RECORD_FIXED_BYTES + 1) }
+end
+
+local function encode(s)
+  return struct.pack(RECORD, s.jti, s.pjti, s.created, s.used, s.exp) .. s.kid
+end
+
+local function is_live(s, now)
+  return now < s.exp * 1000
+end
+
+local function forget(sid)
+  redis.call('HDEL', KEYS[1], sid)
+  redis.call('HDEL', KEYS[2], sid)
+end
+
+-- When only the email is left, the user has no session: drop both keys.
+local function drop_if_empty()
+  if redis.call('HLEN', KEYS[1]) <= 1 then
+    redis.call('DEL', KEYS[1], KEYS[2])
+  end
+end
+
+-- The user's live sessions as a list of {sid, s}; drops the ones that ended.
+local function live_sessions(now)
+  local flat = redis.call('HGETALL', KEYS[1])
+  local live = {}
+  for i = 1, #flat, 2 do
+    if flat[i] ~= EMAIL then
+      local s = decode(flat[i + 1])
+      if is_live(s, now) then
+        table.insert(live, { sid = flat[i], s = s })
+      else
+        forget(flat[i])
+      end
+    end
+  end
+  return live
+end
+
+-- Both keys live at least until expires_ms (never shortened: other sessions may
+-- need them longer).
+local function keep_until(expires_ms, now)
+  for _, key in ipairs(KEYS) do
+    local ttl = redis.call('PTTL', key)
+    if ttl == -1 or (ttl >= 0 and now + ttl < expires_ms) then
+      redis.call('PEXPIREAT', key, expires_ms)
+    end
+  end
+end
