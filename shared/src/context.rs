@@ -43,6 +43,13 @@ impl SessionContext {
     pub async fn from_env() -> Result<Self, ConfigError> {
         Self::new(Settings::from_env().await?)
     }
+
+    /// For the functions that sign id tokens: imports the signing key at start-up
+    /// (the others never import the private key; they verify with its public half).
+    pub fn ready_to_sign(self) -> Result<Self, ConfigError> {
+        self.tokens.ready_to_sign()?;
+        Ok(self)
+    }
 }
 
 /// The session context plus the user store: for sign-up and sign-in only.
@@ -58,7 +65,7 @@ impl AccountContext {
     pub async fn new(settings: Settings) -> Result<Self, ConfigError> {
         let users = crate::users::UserStore::new(&settings.dynamodb)?;
         let limiter = crate::whitelist::SignInLimiter::new(&settings);
-        Ok(AccountContext { sessions: SessionContext::new(settings)?, users, limiter })
+        Ok(AccountContext { sessions: SessionContext::new(settings)?.ready_to_sign()?, users, limiter })
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {

@@ -19,6 +19,7 @@
 //! `alg` is `RS256` (default), `ES256` or `EdDSA`.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
@@ -70,25 +71,65 @@ pub struct SigningKey {
     pub kid: String,
     pub algorithm: Algorithm,
     pub encoding: EncodingKey,
-    /// For RS256: the key pair, imported once. jsonwebtoken would import (and check)
-    /// the private key again inside every signature, about half of its cost.
-    pub rsa_key_pair: Option<aws_lc_rs::signature::RsaKeyPair>,
+    /// For RS256: the key pair, imported once, and only by the functions that sign
+    /// (`import_rsa_key_pair`; about 0.25 ms). jsonwebtoken would import and check the
+    /// private key again inside every signature, about half of its cost.
+    rsa_key_pair: OnceLock<aws_lc_rs::signature::RsaKeyPair>,
 }
 
-/// The public JWK and verifying key of an RSA key pair, from the imported pair
-/// (so the private key is parsed once).
-fn rsa_public_parts(pair: &aws_lc_rs::signature::RsaKeyPair) -> Result<(DecodingKey, Jwk), jsonwebtoken::errors::Error> {
-    use aws_lc_rs::signature::KeyPair;
-    use base64::Engine;
+impl SigningKey {
+    /// The RS256 key pair, imported on first call; `None` for other algorithms.
+    pub fn rsa_key_pair(&self) -> Result<Option<&aws_lc_rs::signature::RsaKeyPair>, ConfigError> {
+        if self.algorithm != Algorithm::RS256 {
+            return Ok(None);
+        }
+        if let Some(pair) = self.rsa_key_pair.get() {
+            return Ok(Some(pair));
+        }
+        let pair = aws_lc_rs::signature::RsaKeyPair::from_der(self.encoding.as_bytes())
+            .map_err(|_| ConfigError(format!("id-token key {:?}: unreadable RSA private key", self.kid)))?;
+        Ok(Some(self.rsa_key_pair.get_or_init(|| pair)))
+    }
+}
+
+/// One DER element with the given tag: (its content, what follows it).
+fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (length, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        (rest[..count].iter().fold(0, |n, &b| (n << 8) | usize::from(b)), &rest[count..])
+    };
+    (found == tag && rest.len() >= length).then(|| rest.split_at(length))
+}
+
+/// The public half (n, e) of an RSA private key, read from its PKCS#1 DER
+/// (`SEQUENCE { version, n, e, ... }`) without importing the key: the functions that
+/// only verify never pay for the private half.
+fn rsa_public_parts(pkcs1_der: &[u8]) -> Option<(DecodingKey, Jwk)> {
     use jsonwebtoken::jwk::{AlgorithmParameters, CommonParameters, RSAKeyParameters, RSAKeyType};
-    let public = pair.public_key();
-    let (n, e) = (public.modulus().big_endian_without_leading_zero(), public.exponent().big_endian_without_leading_zero());
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    let (key, _) = der_element(pkcs1_der, SEQUENCE)?;
+    let (_version, rest) = der_element(key, INTEGER)?;
+    let (n, rest) = der_element(rest, INTEGER)?;
+    let (e, _) = der_element(rest, INTEGER)?;
+    let without_leading_zeros = |int: &[u8]| -> Vec<u8> { int.iter().skip_while(|&&b| b == 0).copied().collect() };
+    let (n, e) = (without_leading_zeros(n), without_leading_zeros(e));
+    if n.is_empty() || e.is_empty() {
+        return None;
+    }
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let jwk = Jwk {
         common: CommonParameters::default(),
-        algorithm: AlgorithmParameters::RSA(RSAKeyParameters { key_type: RSAKeyType::RSA, n: b64.encode(n), e: b64.encode(e) }),
+        algorithm: AlgorithmParameters::RSA(RSAKeyParameters { key_type: RSAKeyType::RSA, n: b64.encode(&n), e: b64.encode(&e) }),
     };
-    Ok((DecodingKey::from_rsa_raw_components(n, e), jwk))
+    Some((DecodingKey::from_rsa_raw_components(&n, &e), jwk))
 }
 
 /// A refresh-token HMAC secret.
@@ -148,17 +189,15 @@ impl KeySet {
             let (decoding, mut jwk) = match (&entry.private_key_pem, &entry.public_key_pem) {
                 (Some(private_pem), _) => {
                     let encoding = encoding_key(algorithm, private_pem).map_err(|_| bad_key("unreadable private key"))?;
-                    let (rsa_key_pair, decoding, jwk) = if algorithm == Algorithm::RS256 {
-                        let pair = aws_lc_rs::signature::RsaKeyPair::from_der(encoding.as_bytes())
-                            .map_err(|_| bad_key("unreadable RSA private key"))?;
-                        let (decoding, jwk) = rsa_public_parts(&pair).map_err(|_| bad_key("unusable public key"))?;
-                        (Some(pair), decoding, jwk)
+                    let (decoding, jwk) = if algorithm == Algorithm::RS256 {
+                        rsa_public_parts(encoding.as_bytes()).ok_or_else(|| bad_key("unreadable RSA private key"))?
                     } else {
                         let jwk = Jwk::from_encoding_key(&encoding, algorithm).map_err(|_| bad_key("unreadable private key"))?;
                         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| bad_key("unusable public key"))?;
-                        (None, decoding, jwk)
+                        (decoding, jwk)
                     };
                     if index == 0 {
+                        let rsa_key_pair = OnceLock::new();
                         id_signing = Some(SigningKey { kid: entry.kid.clone(), algorithm, encoding, rsa_key_pair });
                     }
                     (decoding, jwk)
@@ -211,5 +250,56 @@ impl KeySet {
         let jwks = serde_json::to_value(JwkSet { keys }).map_err(|e| ConfigError(format!("JWKS: {e}")))?;
 
         Ok(KeySet { id_signing, id_verifying, refresh_signing_kid, refresh_secrets, jwks })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair;
+
+    fn pem(label: &str, der: &[u8]) -> String {
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    }
+
+    fn document(private_pem: &str) -> String {
+        serde_json::json!({
+            "idTokenKeys": [{"kid": "id-1", "privateKeyPem": private_pem}],
+            "refreshSecrets": [{"kid": "rt-1", "secret": base64::engine::general_purpose::STANDARD.encode([7u8; 32])}],
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn the_published_rsa_key_is_the_public_half_of_the_signing_key_without_importing_it() {
+        let pair = aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let keys = KeySet::from_json(&document(&pem("PRIVATE KEY", pair.as_der().unwrap().as_ref()))).unwrap();
+        assert!(keys.id_signing.rsa_key_pair.get().is_none(), "parsing the document does not import the private key");
+
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let public = pair.public_key();
+        let jwk = &keys.jwks["keys"][0];
+        assert_eq!(jwk["n"], b64.encode(public.modulus().big_endian_without_leading_zero()));
+        assert_eq!(jwk["e"], b64.encode(public.exponent().big_endian_without_leading_zero()));
+        let imported = keys.id_signing.rsa_key_pair().unwrap().unwrap();
+        assert_eq!(imported.public_key().as_ref(), public.as_ref());
+    }
+
+    #[test]
+    fn a_damaged_rsa_private_key_is_refused() {
+        let pair = aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let der = pair.as_der().unwrap().as_ref().to_vec();
+        // Truncated: not even n and e can be read.
+        assert!(KeySet::from_json(&document(&pem("PRIVATE KEY", &der[..40]))).is_err());
+        // Intact structure, a damaged prime (the middle of the DER): n and e still read,
+        // so only the import (which the signing functions do at start-up) refuses it.
+        let mut damaged = der.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0xff;
+        let keys = KeySet::from_json(&document(&pem("PRIVATE KEY", &damaged))).expect("n and e are intact");
+        assert!(keys.id_signing.rsa_key_pair().is_err());
     }
 }

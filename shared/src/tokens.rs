@@ -8,7 +8,7 @@
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::error::ApiError;
 use crate::keys::KeySet;
 
@@ -85,6 +85,12 @@ impl Tokens {
         &self.keys
     }
 
+    /// Imports the id-token signing key now (at start-up, in the functions that sign),
+    /// so that an unusable key fails the instance's initialization, not a request.
+    pub fn ready_to_sign(&self) -> Result<(), ConfigError> {
+        self.keys.id_signing.rsa_key_pair().map(|_| ())
+    }
+
     /// kid of the secret new refresh tokens are signed with.
     pub fn refresh_kid(&self) -> &str {
         &self.keys.refresh_signing_kid
@@ -104,10 +110,10 @@ impl Tokens {
         let signing = &self.keys.id_signing;
         let mut header = Header::new(signing.algorithm);
         header.kid = Some(signing.kid.clone());
-        let signed = match &signing.rsa_key_pair {
+        let signed = signing.rsa_key_pair().map_err(|e| e.to_string()).and_then(|pair| match pair {
             Some(pair) => sign_rs256(pair, &header, &claims),
             None => encode(&header, &claims, &signing.encoding).map_err(|e| e.to_string()),
-        };
+        });
         signed.map_err(|e| {
             tracing::error!(error = %e, "id token signing failed");
             ApiError::Internal
