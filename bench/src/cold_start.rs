@@ -351,18 +351,11 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
         let ratios: Vec<f64> = session_functions.iter().map(|m| ratio(m.init.p50(), hello.init.p50())).collect();
         if let (Some(min), Some(max)) = (ratios.iter().copied().reduce(f64::min), ratios.iter().copied().reduce(f64::max)) {
             let (parse, import) = (step(probe, "parse_keys").p50(), step(probe, "rsa_private_import").p50());
-            let mostly = if import * 2 > parse {
-                "most of it is that import; the functions that never sign only need the public half (n, e), which a \
-                 plain ASN.1 read of the private key gives without AWS-LC's full import and checks, so `KeySet` could \
-                 import the key pair only on first signature"
-            } else {
-                "most of it is AWS-LC's one-time set-up"
-            };
             text.push_str(&format!(
                 "Initialization of the Redis and key functions takes {min:.1}–{max:.1}× the hello-world's {}: parsing the \
-                 key document ({} in the probe; importing the RSA private key, which it does to publish the public half, \
-                 takes {} when repeated, so {mostly}), JSON logging and a larger binary to map (the sizes below). None \
-                 of them opens a Redis connection before its first request. ",
+                 key document ({} in the probe; it reads the RSA key's public half straight from the private key's DER, \
+                 and only refresh, sign-in and sign-up import the key pair, {} more, because they sign), JSON logging and a \
+                 larger binary to map (the sizes below). None of them opens a Redis connection before its first request. ",
                 fmt_ms(hello.init.p50()),
                 fmt_us(parse),
                 fmt_us(import),
@@ -419,15 +412,17 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
 
 /// From one-off builds made while writing the bench (not rebuilt by each run).
 const SIZE_READING: &str = "**Reading.** What the functions add to the hello-world is mostly the AWS SDK. Every function \
-enables `shared`'s `secrets-manager` feature, so that it can read the key document from `AUTH_KEYS_SECRET_ARN` at start-up, \
-and that links aws-config, the STS and Secrets Manager clients, the smithy runtime, hyper-rustls with HTTP/2 and rustls. \
-One-off builds on 2026-11-24 (x86_64, same profile, outside the workspace): `refresh` without that feature is 4.28 MiB \
-instead of 7.35 MiB, so the SDK is 42% of each session function; `signin` without it is 7.45 MiB instead of 7.60 MiB, \
-because it links the SDK for DynamoDB anyway. The rest is AWS-LC (RSA and HMAC, about 0.5 MiB), redis with cluster and \
-TLS support, tokio, hyper and lambda_http. So the way under 6 MiB is in `shared/`: read the secret without the SDK, \
-for example through the AWS Parameters and Secrets Lambda Extension (an HTTP GET on `localhost:2773`, cached by the \
-extension), which would bring the seven session functions to about 4.3 MiB (x86_64). Sign-up and sign-in would stay \
-above 6 MiB while they use `aws-sdk-dynamodb` through aws-config's default chain.";
+enables `shared`'s `secrets-manager` feature, so that it can read the key document from `AUTH_KEYS_SECRET_ARN` at start-up. \
+The SDK clients are configured from the Lambda environment (`shared/src/aws.rs`: region and the role's credentials are \
+environment variables in Lambda) instead of through aws-config's provider chain, which keeps the STS client, the SSO, \
+IMDS and profile providers out of every binary: on 2026-11-25 that took `refresh` from 7.34 MiB to 6.54 MiB and `jwks` \
+from 6.61 MiB to 5.81 MiB (x86_64). What is left of the SDK in a session function (the Secrets Manager client, the \
+smithy runtime, hyper-rustls with HTTP/2) is about 2.3 MiB: `refresh` built without the feature was 4.28 MiB \
+(2026-11-24). The rest is AWS-LC (RSA and HMAC, about 0.5 MiB), redis with cluster and TLS support, tokio, hyper and \
+lambda_http. Reading the secret without the SDK (for example through the AWS Parameters and Secrets Lambda Extension, an \
+HTTP GET on `localhost:2773`) would save those 2.3 MiB in the seven session functions, at the price of a layer to deploy \
+and of a code path no local test could run against the real extension; sign-up and sign-in need the SDK for DynamoDB \
+anyway.";
 
 fn sizes(section: &mut Section, bin_dir: &Path) {
     let target_dir = bin_dir.parent().unwrap_or(bin_dir);
