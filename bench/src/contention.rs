@@ -212,7 +212,7 @@ pub async fn run(scale: Scale, redis_url: &str, floors: &crate::latency::Floors)
         ],
     );
     section.text(format!(
-        "Ours: exactly one rotation per trial (the session's `pjti` is the presented token and its `jti` the one handed out), \
+        "Ours: exactly one rotation per trial (the session record's previous jti is the presented token's and its current jti the one handed out), \
          and {} of {CALLERS} callers received the byte-identical refresh token. The GET-DEL-SET form lets \
          every caller that read the key before the first DEL through, each with a different token: the session forks into \
          that many live tokens. The DEL-checked form is race-free but refuses everyone except the winner: a client that \

@@ -1,5 +1,5 @@
 //! (2) Revoke-all as the keyspace grows: 10 sessions of one user among 10k, 100k and
-//! 1M unrelated keys, our layout (one script over the user's own index) beside the
+//! 1M unrelated keys, our layout (one script deleting the user's own two keys) beside the
 //! tutorial's (`{uid}:{jti}` keys found by `SCAN MATCH uid* COUNT 5`, one `DEL` per
 //! key, as memrizr's `DeleteUserRefreshTokens` does).
 
@@ -169,7 +169,7 @@ pub async fn run(scale: Scale) -> Section {
         ]],
     );
     section.text(format!(
-        "**Reading.** Ours reads the user's own index and deletes what it lists: its time does not depend on the rest of \
+        "**Reading.** Ours deletes the user's own two keys, whose names it knows: its time does not depend on the rest of \
          the keyspace ({} from {} to {} keys; the variation is noise). The tutorial's revoke-all walks the whole keyspace \
          five buckets at a time, one round trip each: {} SCAN calls at {} keys, and it grows with the keyspace ({}).",
         fmt_ratio(ours_growth),

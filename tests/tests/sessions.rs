@@ -166,16 +166,20 @@ async fn refresh_past_the_absolute_lifetime_is_401(target: Target) {
 }
 
 async fn sessions_end_on_their_own_and_redis_drops_the_last_one(target: Target) {
+    // A session ends at its token's `exp`, a whole second: between 3 and 4 s after
+    // it opened here. The second session opens 2 s after the first, so at 4.1 s the
+    // first has ended and the second has at least 0.9 s to go.
     let app = App::adjusted(target, |s| {
-        s.refresh_token_ttl = Duration::from_secs(2);
+        s.refresh_token_ttl = Duration::from_secs(4);
         s.session_cap = 2;
     })
     .await;
+    let started = tokio::time::Instant::now();
     let (email, first) = app.new_user().await;
     let user_id = user_of(&first);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep_until(started + Duration::from_secs(2)).await;
     let second = app.signin(&email, PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep_until(started + Duration::from_millis(4100)).await;
 
     // The first session ended on its own: it no longer counts toward the cap of 2,
     // so a new sign-in evicts nobody, and it is gone from Redis.
@@ -193,7 +197,7 @@ async fn sessions_end_on_their_own_and_redis_drops_the_last_one(target: Target) 
     assert_eq!(fields, (2 + 1, 2), "two sessions and the email; two metadata entries");
 
     // When the last session ends, Redis drops the user's whitelist by itself.
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let exists: usize = redis::cmd("EXISTS").arg(&sessions_key).arg(&metadata_key).query_async(&mut redis).await.unwrap();
     assert_eq!(exists, 0);
 }

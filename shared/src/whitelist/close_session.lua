@@ -7,7 +7,7 @@ if not record then
 end
 forget(sid)
 drop_if_empty()
-if is_live(decode(record), now) then
+if record_is_live(record, now) then
   return 1
 end
 return 0

@@ -19,7 +19,7 @@ pub use record::{id_bytes, id_string, SessionRecord};
 
 use std::time::Duration;
 
-use redis::{FromRedisValue, Script, Value};
+use redis::{FromRedisValue, Script, ScriptInvocation, Value};
 
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -145,6 +145,24 @@ impl Whitelist {
         &self.redis
     }
 
+    /// Runs one session script on the user's two keys; `args` appends its ARGV.
+    async fn run_script<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        script: &Script,
+        user_id: &str,
+        args: impl Fn(&mut ScriptInvocation<'_>),
+    ) -> Result<T, ApiError> {
+        self.redis
+            .run(operation, |mut connection| {
+                let mut invocation = script.key(sessions_key(user_id));
+                invocation.key(metadata_key(user_id));
+                args(&mut invocation);
+                async move { invocation.invoke_async(&mut connection).await }
+            })
+            .await
+    }
+
     /// Opens a session for a user who just proved who they are (sign-up, sign-in).
     pub async fn open_session(&self, user_id: &str, email: &str, client: &ClientInfo, kid: &str, now_ms: u64) -> Result<RefreshGrant, ApiError> {
         let abs_ms = now_ms + self.session_lifetime.as_millis() as u64;
@@ -160,20 +178,9 @@ impl Whitelist {
         };
         let metadata = record::encode_metadata(client);
         let evicted: u64 = self
-            .redis
-            .run("open_session", |mut connection| {
-                let mut invocation = self.scripts.open_session.key(sessions_key(user_id));
-                invocation
-                    .key(metadata_key(user_id))
-                    .arg(&sid[..])
-                    .arg(&jti[..])
-                    .arg(now_ms)
-                    .arg(grant.expires_at)
-                    .arg(self.session_cap)
-                    .arg(kid)
-                    .arg(email)
-                    .arg(&metadata[..]);
-                async move { invocation.invoke_async(&mut connection).await }
+            .run_script("open_session", &self.scripts.open_session, user_id, |invocation| {
+                invocation.arg(&sid[..]).arg(&jti[..]).arg(now_ms).arg(grant.expires_at).arg(self.session_cap);
+                invocation.arg(kid).arg(email).arg(&metadata[..]);
             })
             .await?;
         if evicted > 0 {
@@ -187,20 +194,10 @@ impl Whitelist {
         let (sid, presented) = (id_of(&claims.sid)?, id_of(&claims.jti)?);
         let (new_jti, _) = new_id();
         let reply: Vec<Value> = self
-            .redis
-            .run("rotate", |mut connection| {
-                let mut invocation = self.scripts.rotate.key(sessions_key(&claims.sub));
-                invocation
-                    .key(metadata_key(&claims.sub))
-                    .arg(&sid[..])
-                    .arg(&presented[..])
-                    .arg(&new_jti[..])
-                    .arg(now_ms)
-                    .arg(self.refresh_ttl.as_millis() as u64)
-                    .arg(self.session_lifetime.as_millis() as u64)
-                    .arg(self.grace.as_millis() as u64)
-                    .arg(kid);
-                async move { invocation.invoke_async(&mut connection).await }
+            .run_script("rotate", &self.scripts.rotate, &claims.sub, |invocation| {
+                invocation.arg(&sid[..]).arg(&presented[..]).arg(&new_jti[..]).arg(now_ms);
+                invocation.arg(self.refresh_ttl.as_millis() as u64).arg(self.session_lifetime.as_millis() as u64);
+                invocation.arg(self.grace.as_millis() as u64).arg(kid);
             })
             .await?;
         let outcome = string_at(&reply, 0)?;
@@ -237,11 +234,8 @@ impl Whitelist {
     pub async fn close_session(&self, user_id: &str, session_id: &str, now_ms: u64) -> Result<bool, ApiError> {
         let sid = id_of(session_id)?;
         let existed: u64 = self
-            .redis
-            .run("close_session", |mut connection| {
-                let mut invocation = self.scripts.close_session.key(sessions_key(user_id));
-                invocation.key(metadata_key(user_id)).arg(&sid[..]).arg(now_ms);
-                async move { invocation.invoke_async(&mut connection).await }
+            .run_script("close_session", &self.scripts.close_session, user_id, |invocation| {
+                invocation.arg(&sid[..]).arg(now_ms);
             })
             .await?;
         Ok(existed == 1)
@@ -250,11 +244,8 @@ impl Whitelist {
     /// Removes every session of the user in one round trip; returns how many were live.
     pub async fn revoke_all(&self, user_id: &str, now_ms: u64) -> Result<u64, ApiError> {
         let removed: u64 = self
-            .redis
-            .run("revoke_all", |mut connection| {
-                let mut invocation = self.scripts.revoke_all.key(sessions_key(user_id));
-                invocation.key(metadata_key(user_id)).arg(now_ms);
-                async move { invocation.invoke_async(&mut connection).await }
+            .run_script("revoke_all", &self.scripts.revoke_all, user_id, |invocation| {
+                invocation.arg(now_ms);
             })
             .await?;
         tracing::warn!(security_event = "revoke_all", user_id, sessions = removed, "every session of the user revoked");
@@ -264,11 +255,8 @@ impl Whitelist {
     /// The user's live sessions, most recently used first.
     pub async fn list_sessions(&self, user_id: &str, now_ms: u64) -> Result<Vec<SessionInfo>, ApiError> {
         let flat: Vec<Value> = self
-            .redis
-            .run("list_sessions", |mut connection| {
-                let mut invocation = self.scripts.list_sessions.key(sessions_key(user_id));
-                invocation.key(metadata_key(user_id)).arg(now_ms);
-                async move { invocation.invoke_async(&mut connection).await }
+            .run_script("list_sessions", &self.scripts.list_sessions, user_id, |invocation| {
+                invocation.arg(now_ms);
             })
             .await?;
         let mut sessions = flat

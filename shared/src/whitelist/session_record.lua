@@ -36,6 +36,12 @@ local function is_live(s, now)
   return now < s.exp * 1000
 end
 
+-- Whether a record is live, reading its `exp` alone (bytes 45-48): cheaper than
+-- decode() where nothing else is needed.
+local function record_is_live(record, now)
+  return now < struct.unpack('>I4', record, RECORD_FIXED_BYTES - 3) * 1000
+end
+
 local function forget(sid)
   redis.call('HDEL', KEYS[1], sid)
   redis.call('HDEL', KEYS[2], sid)
