@@ -13,6 +13,9 @@ use shared::http::ClientInfo;
 use shared::time::now_millis;
 use shared::tokens::RefreshGrant;
 
+/// Threads of the bench's tokio runtime: one, as in every function's `main`.
+pub const RUNTIME_THREADS: usize = 1;
+
 pub const ISSUER: &str = e2e::ISSUER;
 pub const AUDIENCE: &str = e2e::AUDIENCE;
 pub const EMAIL: &str = "ada.lovelace@example.com";

@@ -114,7 +114,8 @@ fn step(what: &str) {
     eprintln!("bench: {what}");
 }
 
-#[tokio::main]
+// The runtime every function's `main` uses (see shared/src/runtime.rs).
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == probe::FLAG) {

@@ -83,16 +83,15 @@ pub async fn run(scale: Scale, redis_port: u16, context: &'static SessionContext
     let refresh_rps = refreshes as f64 / elapsed.as_secs_f64();
     let ceiling = redis_benchmark(redis_port, scale.n(100_000, 20_000));
 
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     // The crypto measured again now: this VM's speed drifts between sections.
     let crypto = crate::latency::crypto_now(scale.n(300, 50));
-    let crypto_rps = cores as f64 / crypto.as_secs_f64();
+    let crypto_rps = RUNTIME_THREADS as f64 / crypto.as_secs_f64();
     let mut section = Section::new("6. Throughput of one refresh instance");
     section.text(format!(
-        "One `SessionContext` (one multiplexed Redis connection) on the default multi-threaded tokio runtime of a \
-         function's `main`, {CLIENTS} client tasks each refreshing its own session in a loop for {:.0} s. \
-         Ceiling: `redis-benchmark -t ping -c {CLIENTS} -n {} -q` against the same redis-server right after. \
-         Both share the machine's {cores} cores with redis-server.",
+        "One `SessionContext` (one multiplexed Redis connection) on the current-thread tokio runtime of a function's \
+         `main` (one thread: Lambda hands an instance one event at a time), {CLIENTS} client tasks each refreshing its \
+         own session in a loop for {:.0} s. Ceiling: `redis-benchmark -t ping -c {CLIENTS} -n {} -q` against the same \
+         redis-server right after.",
         duration.as_secs_f64(),
         scale.n(100_000, 20_000),
     ));
@@ -111,7 +110,7 @@ pub async fn run(scale: Scale, redis_port: u16, context: &'static SessionContext
         Err(e) => rows.push(vec!["redis-benchmark".into(), "failed".into(), e.lines().next().unwrap_or("").into()]),
     }
     rows.push(vec![
-        format!("crypto ceiling: {cores} cores / (RS256 sign + HS256 sign + HS256 verify, p50 right after the run)"),
+        format!("crypto ceiling: {RUNTIME_THREADS} thread / (RS256 sign + HS256 sign + HS256 verify, p50 right after the run)"),
         format!("{crypto_rps:.0}/s"),
         format!("refresh reaches {:.0}% of it", 100.0 * refresh_rps / crypto_rps),
     ]);
@@ -119,7 +118,7 @@ pub async fn run(scale: Scale, redis_port: u16, context: &'static SessionContext
     if let Ok((_, mbulk)) = ceiling {
         section.text(format!(
             "**Reading.** The instance reaches {:.1}% of the PING ceiling because a refresh is bound by CPU, not by Redis: \
-             its signatures cost {} of CPU while a PING costs Redis about a microsecond, so {cores} cores cap it \
+             its signatures cost {} of CPU while a PING costs Redis about a microsecond, so one thread caps it \
              at about {crypto_rps:.0} refreshes per second whatever Redis does. Redis spent {:.1}% of the run executing \
              the rotation scripts. In Lambda an instance serves one request at a time, and throughput comes from more \
              instances sharing one Redis.",

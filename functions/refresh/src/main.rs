@@ -2,7 +2,7 @@
 
 use shared::context::SessionContext;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::Error> {
     shared::runtime::init_logging();
     let context = SessionContext::from_env().await.and_then(SessionContext::ready_to_sign);

@@ -1,6 +1,6 @@
 //! `POST /signup`: create a user and open their first session.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::Error> {
     shared::runtime::init_logging();
     shared::runtime::run_http(shared::context::AccountContext::from_env().await, shared::api::signup::handle).await
