@@ -17,8 +17,8 @@ use crate::error::ApiError;
 use crate::http::error_response;
 
 /// Structured JSON logs on stdout, one line per event, with the runtime's span
-/// (which carries `requestId`). Level from `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`,
-/// default `info`.
+/// (which carries `requestId`). Level (`trace` to `error`) from `RUST_LOG` or
+/// `AWS_LAMBDA_LOG_LEVEL`, default `info`.
 pub fn init_logging() {
     init_logging_to(std::io::stdout);
 }
@@ -30,13 +30,13 @@ where
 {
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .unwrap_or_else(|_| "info".into())
-        .to_lowercase();
-    let filter = tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .ok()
+        .and_then(|level| level.trim().parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
         .with_writer(writer)
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
