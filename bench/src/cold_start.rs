@@ -411,18 +411,19 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
 }
 
 /// From one-off builds made while writing the bench (not rebuilt by each run).
-const SIZE_READING: &str = "**Reading.** What the functions add to the hello-world is mostly the AWS SDK. Every function \
-enables `shared`'s `secrets-manager` feature, so that it can read the key document from `AUTH_KEYS_SECRET_ARN` at start-up. \
-The SDK clients are configured from the Lambda environment (`shared/src/aws.rs`: region and the role's credentials are \
-environment variables in Lambda) instead of through aws-config's provider chain, which keeps the STS client, the SSO, \
-IMDS and profile providers out of every binary: on 2026-11-25 that took `refresh` from 7.34 MiB to 6.54 MiB and `jwks` \
-from 6.61 MiB to 5.81 MiB (x86_64). What is left of the SDK in a session function (the Secrets Manager client, the \
-smithy runtime, hyper-rustls with HTTP/2) is about 2.3 MiB: `refresh` built without the feature was 4.28 MiB \
-(2026-11-24). The rest is AWS-LC (RSA and HMAC, about 0.5 MiB), redis with cluster and TLS support, tokio, hyper and \
-lambda_http. Reading the secret without the SDK (for example through the AWS Parameters and Secrets Lambda Extension, an \
-HTTP GET on `localhost:2773`) would save those 2.3 MiB in the seven session functions, at the price of a layer to deploy \
-and of a code path no local test could run against the real extension; sign-up and sign-in need the SDK for DynamoDB \
-anyway.";
+const SIZE_READING: &str = "**Reading.** What the functions add to the hello-world is mostly the AWS SDK. Every function enables `shared`'s \
+`secrets-manager` feature, so that it can read the key document from `AUTH_KEYS_SECRET_ARN` at start-up. Two changes \
+on 2026-11-25 took about 1.15 MiB out of every function (x86_64 `refresh`: 7.34 MiB before, 6.19 MiB after; arm64 \
+`signup`: 6.87 MiB before): the SDK clients are configured from the Lambda environment (`shared/src/aws.rs`: in Lambda \
+the region and the role's credentials are environment variables) instead of through aws-config's provider chain, which \
+keeps the STS client and the SSO, IMDS and profile providers out (0.80 MiB), and logs are filtered by level only, \
+without tracing-subscriber's regex-based env-filter, which the lambda crates' `tracing` features also pulled in (0.35 \
+MiB). What is left of the SDK in a session function (the Secrets Manager client, the smithy runtime, hyper-rustls with \
+HTTP/2) is about 2.3 MiB (`refresh` built without the feature was 4.28 MiB on 2026-11-24, before both changes). The \
+rest is AWS-LC (RSA and HMAC, about 0.5 MiB), redis with cluster and TLS support, tokio, hyper and lambda_http. \
+Reading the secret without the SDK (for example through the AWS Parameters and Secrets Lambda Extension, an HTTP GET \
+on `localhost:2773`) would save those 2.3 MiB in the seven session functions, at the price of a layer to deploy and of \
+a code path no local test could run against the real extension; sign-up and sign-in need the SDK for DynamoDB anyway.";
 
 fn sizes(section: &mut Section, bin_dir: &Path) {
     let target_dir = bin_dir.parent().unwrap_or(bin_dir);
