@@ -330,6 +330,45 @@ async fn a_token_signed_by_the_previous_key_still_verifies(target: Target) {
     assert!(app.authorize(&token).await.is_authorized);
 }
 
+/// The Redis client retries a script once when it finds its connection dead, so a
+/// session opening whose reply was lost runs twice: the second run must change
+/// nothing, not count the new session against the cap and evict another one.
+#[tokio::test]
+async fn a_retried_session_opening_evicts_no_other_session() {
+    let app = App::adjusted(Target::Standalone, |s| s.session_cap = 2).await;
+    let (email, first) = app.new_user().await;
+    let user_id = user_of(&first);
+    let open_session = redis::Script::new(concat!(
+        include_str!("../../shared/src/whitelist/session_record.lua"),
+        "\n",
+        include_str!("../../shared/src/whitelist/open_session.lua")
+    ));
+    let (sid, jti, now_ms) = ([7u8; 16], [8u8; 16], shared::time::now_millis());
+    let mut redis = app.redis().await;
+    for run in 0..2 {
+        let evicted: u64 = open_session
+            .key(shared::whitelist::sessions_key(&user_id))
+            .key(shared::whitelist::metadata_key(&user_id))
+            .arg(&sid[..])
+            .arg(&jti[..])
+            .arg(now_ms)
+            .arg(now_ms / 1000 + 3600)
+            .arg(2)
+            .arg("kid")
+            .arg(&email)
+            .arg(&[0u8][..])
+            .invoke_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(evicted, 0, "run {run}");
+    }
+    let mut live = live_sessions(&app, &user_id).await;
+    live.sort();
+    let mut expected = vec![sid_of(&first), shared::whitelist::id_string(&sid).unwrap()];
+    expected.sort();
+    assert_eq!(live, expected);
+}
+
 macro_rules! on_both_redis_modes {
     ($($name:ident),* $(,)?) => {
         mod standalone {

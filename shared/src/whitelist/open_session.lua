@@ -5,6 +5,12 @@
 local sid, jti, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local exp, cap, kid = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 
+-- A retry of this very call (its reply was lost with the connection) must not count
+-- the session it already opened against the cap and evict another one.
+if redis.call('HEXISTS', KEYS[1], sid) == 1 then
+  return 0
+end
+
 local live = live_sessions(now)
 table.sort(live, function(a, b) return a.s.used < b.s.used end)
 local evicted = 0
@@ -16,5 +22,5 @@ end
 local record = { jti = jti, pjti = string.rep('\0', 16), created = now, used = now, exp = exp, kid = kid }
 redis.call('HSET', KEYS[1], sid, encode(record), EMAIL, ARGV[7])
 redis.call('HSET', KEYS[2], sid, ARGV[8])
-keep_until(exp * 1000, now)
+keep_until(exp * 1000)
 return evicted

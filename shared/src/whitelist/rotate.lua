@@ -32,7 +32,7 @@ end
 if presented == s.jti then
   s.pjti, s.jti, s.used, s.exp, s.kid = presented, new_jti, now, exp, kid
   redis.call('HSET', KEYS[1], sid, encode(s))
-  keep_until(exp * 1000, now)
+  keep_until(exp * 1000)
   return {'rotated', new_jti, math.floor(now / 1000), exp, kid, email}
 end
 

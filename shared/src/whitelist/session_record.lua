@@ -15,8 +15,12 @@
 --              and the current token's `iat` (its seconds)
 --   exp   I4   the current token's `exp`, s: the session is live while now < exp
 --   kid   rest the kid of the HMAC secret that signed the current token
--- Redis expires both keys when the user's last session ends; a session that ends
--- before others is dropped by the next script that reads the user's hash.
+-- Redis expires both keys when the user's last session ends. A session that ends
+-- before others is never live again (every script checks `exp`) and its record is
+-- dropped by the next script that reads the whole hash (sign-up/sign-in, listing,
+-- revoke-all); rotation and sign-out read only their own field.
+-- Records stay in Redis's compact listpack encoding while every field is at most
+-- 64 bytes (`hash-max-listpack-value`): a kid up to 16 bytes, an email up to 64.
 -- shared/src/whitelist/record.rs decodes the same layout.
 local RECORD = '>c16c16I6I6I4'
 local RECORD_FIXED_BYTES = 48
@@ -72,11 +76,12 @@ local function live_sessions(now)
 end
 
 -- Both keys live at least until expires_ms (never shortened: other sessions may
--- need them longer).
-local function keep_until(expires_ms, now)
+-- need them longer). Compared as absolute times (PEXPIRETIME, Redis 7+), so a
+-- function's clock that differs from Redis's cannot shorten them.
+local function keep_until(expires_ms)
   for _, key in ipairs(KEYS) do
-    local ttl = redis.call('PTTL', key)
-    if ttl == -1 or (ttl >= 0 and now + ttl < expires_ms) then
+    local expires_at = redis.call('PEXPIRETIME', key)
+    if expires_at == -1 or (expires_at >= 0 and expires_at < expires_ms) then
       redis.call('PEXPIREAT', key, expires_ms)
     end
   end
