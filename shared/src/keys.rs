@@ -72,7 +72,7 @@ pub struct SigningKey {
     pub algorithm: Algorithm,
     pub encoding: EncodingKey,
     /// For RS256: the key pair, imported once, and only by the functions that sign
-    /// (`import_rsa_key_pair`; about 0.25 ms). jsonwebtoken would import and check the
+    /// (`rsa_key_pair`, called at start-up by `Tokens::ready_to_sign`; about 0.4 ms). jsonwebtoken would import and check the
     /// private key again inside every signature, about half of its cost.
     rsa_key_pair: OnceLock<aws_lc_rs::signature::RsaKeyPair>,
 }

@@ -192,7 +192,7 @@ impl Whitelist {
     /// Rotates the session of a verified refresh token (see `rotate.lua`).
     pub async fn rotate(&self, claims: &RefreshClaims, kid: &str, now_ms: u64) -> Result<Rotation, ApiError> {
         let (sid, presented) = (id_of(&claims.sid)?, id_of(&claims.jti)?);
-        let (new_jti, _) = new_id();
+        let new_jti = *uuid::Uuid::new_v4().as_bytes();
         let reply: Vec<Value> = self
             .run_script("rotate", &self.scripts.rotate, &claims.sub, |invocation| {
                 invocation.arg(&sid[..]).arg(&presented[..]).arg(&new_jti[..]).arg(now_ms);
