@@ -15,7 +15,17 @@ use crate::report::{Goal, Section};
 use crate::runtime_stub::Stub;
 
 /// Every function of the workspace, in template order.
-pub const FUNCTIONS: [&str; 9] = ["signup", "signin", "refresh", "signout", "revoke-all", "sessions", "jwks", "authorizer", "me"];
+pub const FUNCTIONS: [&str; 9] = [
+    "signup",
+    "signin",
+    "refresh",
+    "signout",
+    "revoke-all",
+    "sessions",
+    "jwks",
+    "authorizer",
+    "me",
+];
 
 /// The users table, when DynamoDB Local could be started (sign-up and sign-in need it).
 pub struct Users {
@@ -63,26 +73,44 @@ async fn invocation(function: &str, services: &Services<'_>, run: usize) -> Invo
     let session = || async { open_session(context, &new_user_id(), true).await };
     let bearer = |token: &str| format!("Bearer {token}");
     match function {
-        "hello" => Invocation { event: http("GET", "/hello", &[], None, IP), expect: Expect::Status(200) },
-        "jwks" => Invocation { event: http("GET", "/.well-known/jwks.json", &[], None, IP), expect: Expect::Status(200) },
+        "hello" => Invocation {
+            event: http("GET", "/hello", &[], None, IP),
+            expect: Expect::Status(200),
+        },
+        "jwks" => Invocation {
+            event: http("GET", "/.well-known/jwks.json", &[], None, IP),
+            expect: Expect::Status(200),
+        },
         "me" => {
             let token = session().await.id_token;
-            Invocation { event: http("GET", "/me", &[("authorization", &bearer(&token))], None, IP), expect: Expect::Status(200) }
+            Invocation {
+                event: http("GET", "/me", &[("authorization", &bearer(&token))], None, IP),
+                expect: Expect::Status(200),
+            }
         }
         "refresh" | "signout" => {
             let token = session().await.refresh_token;
             let path = if function == "refresh" { "/tokens" } else { "/signout" };
             let body = json!({ "refreshToken": token }).to_string();
             let status = if function == "refresh" { 200 } else { 204 };
-            Invocation { event: http("POST", path, &json_headers, Some(&body), IP), expect: Expect::Status(status) }
+            Invocation {
+                event: http("POST", path, &json_headers, Some(&body), IP),
+                expect: Expect::Status(status),
+            }
         }
         "revoke-all" => {
             let token = session().await.id_token;
-            Invocation { event: http("POST", "/revoke-all", &[("authorization", &bearer(&token))], None, IP), expect: Expect::Status(204) }
+            Invocation {
+                event: http("POST", "/revoke-all", &[("authorization", &bearer(&token))], None, IP),
+                expect: Expect::Status(204),
+            }
         }
         "sessions" => {
             let token = session().await.id_token;
-            Invocation { event: http("GET", "/sessions", &[("authorization", &bearer(&token))], None, IP), expect: Expect::Status(200) }
+            Invocation {
+                event: http("GET", "/sessions", &[("authorization", &bearer(&token))], None, IP),
+                expect: Expect::Status(200),
+            }
         }
         "authorizer" => {
             let token = session().await.id_token;
@@ -90,18 +118,27 @@ async fn invocation(function: &str, services: &Services<'_>, run: usize) -> Invo
             event["type"] = json!("REQUEST");
             event["identitySource"] = json!([bearer(&token)]);
             event["routeArn"] = json!("arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/me/strict");
-            Invocation { event, expect: Expect::Authorized }
+            Invocation {
+                event,
+                expect: Expect::Authorized,
+            }
         }
         "signin" => {
             let users = services.users.as_ref().expect("DynamoDB Local");
             let body = json!({ "email": users.email, "password": e2e::PASSWORD }).to_string();
             // One source address per run: the per-address sign-in limit is not what is measured.
             let ip = format!("198.51.100.{}", run % 250 + 1);
-            Invocation { event: http("POST", "/signin", &json_headers, Some(&body), &ip), expect: Expect::Status(200) }
+            Invocation {
+                event: http("POST", "/signin", &json_headers, Some(&body), &ip),
+                expect: Expect::Status(200),
+            }
         }
         "signup" => {
             let body = json!({ "email": e2e::unique_email(), "password": e2e::PASSWORD }).to_string();
-            Invocation { event: http("POST", "/signup", &json_headers, Some(&body), IP), expect: Expect::Status(201) }
+            Invocation {
+                event: http("POST", "/signup", &json_headers, Some(&body), IP),
+                expect: Expect::Status(201),
+            }
         }
         other => panic!("no invocation for {other}"),
     }
@@ -171,27 +208,56 @@ async fn run_once(function: &str, binary: &Path, services: &Services<'_>, run: u
     let env = environment(function, &stub.address, services);
     let started = Instant::now();
     let child = spawn(binary, &env, &log);
-    let outcome = tokio::time::timeout(Duration::from_secs(15), async { ((&mut stub.init).await, (&mut stub.posted).await) }).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(15), async {
+        ((&mut stub.init).await, (&mut stub.posted).await)
+    })
+    .await;
     stop(child);
-    let log_tail = || std::fs::read_to_string(&log).unwrap_or_default().lines().rev().take(5).collect::<Vec<_>>().join("\n");
-    let (Ok(init_at), Ok(posted)) = outcome.map_err(|_| format!("{function}: no response within 15 s\n{}", log_tail()))? else {
+    let log_tail = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (Ok(init_at), Ok(posted)) =
+        outcome.map_err(|_| format!("{function}: no response within 15 s\n{}", log_tail()))?
+    else {
         return Err(format!("{function}: the runtime stub closed\n{}", log_tail()));
     };
     let response: Value = serde_json::from_str(&posted.body).unwrap_or(Value::Null);
     if posted.error || !invocation.expect.check(&response) {
-        return Err(format!("{function}: unexpected response {}\n{}", posted.body, log_tail()));
+        return Err(format!(
+            "{function}: unexpected response {}\n{}",
+            posted.body,
+            log_tail()
+        ));
     }
-    Ok(Run { init: init_at - started, served: posted.at - started })
+    Ok(Run {
+        init: init_at - started,
+        served: posted.at - started,
+    })
 }
 
 async fn redis_connections_received(admin: &mut redis::aio::MultiplexedConnection) -> u64 {
     let info: String = redis::cmd("INFO").arg("stats").query_async(admin).await.unwrap();
-    info.lines().find_map(|l| l.strip_prefix("total_connections_received:")).unwrap().trim().parse().unwrap()
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// Starts the function with no work to hand out and counts the Redis connections
 /// it opened by the time it asked for its first event: initialization should open none.
-async fn redis_connections_during_init(function: &str, binary: &Path, services: &mut Services<'_>) -> Result<u64, String> {
+async fn redis_connections_during_init(
+    function: &str,
+    binary: &Path,
+    services: &mut Services<'_>,
+) -> Result<u64, String> {
     let mut stub = Stub::start(function, None).await;
     let env = environment(function, &stub.address, services);
     let log = services.log_dir.join(format!("{function}-init.log"));
@@ -222,9 +288,14 @@ pub async fn run(scale: Scale, bin_dir: &Path, mut services: Services<'_>) -> Se
     for function in std::iter::once("hello").chain(FUNCTIONS) {
         let binary = bin_dir.join(function);
         if !binary.exists() {
-            skipped.push(format!("`{function}`: no release binary at {} (build it first)", binary.display()));
+            skipped.push(format!(
+                "`{function}`: no release binary at {} (build it first)",
+                binary.display()
+            ));
         } else if matches!(function, "signin" | "signup") && services.users.is_none() {
-            skipped.push(format!("`{function}`: needs DynamoDB Local, which could not be started"));
+            skipped.push(format!(
+                "`{function}`: needs DynamoDB Local, which could not be started"
+            ));
         } else {
             binaries.push((function, binary));
         }
@@ -255,7 +326,13 @@ pub async fn run(scale: Scale, bin_dir: &Path, mut services: Services<'_>) -> Se
             continue;
         }
         let uses_redis = !matches!(*function, "hello" | "jwks" | "me");
-        let init_connections = if uses_redis { redis_connections_during_init(function, binary, &mut services).await.ok() } else { None };
+        let init_connections = if uses_redis {
+            redis_connections_during_init(function, binary, &mut services)
+                .await
+                .ok()
+        } else {
+            None
+        };
         measured.push(Measured {
             name: function.to_string(),
             init: Samples::new(results[i].iter().map(|r| r.init).collect()),
@@ -273,12 +350,18 @@ pub async fn run(scale: Scale, bin_dir: &Path, mut services: Services<'_>) -> Se
          a hello-world `lambda_http` function built with the same release profile. `Redis connections at init`: \
          connections the function had opened when it asked for its first event (should be 0: clients are lazy)."
     ));
-    let hello = measured.iter().find(|m| m.name == "hello").map(|m| (m.init.p50(), m.served.p50()));
+    let hello = measured
+        .iter()
+        .find(|m| m.name == "hello")
+        .map(|m| (m.init.p50(), m.served.p50()));
     let rows: Vec<Vec<String>> = measured
         .iter()
         .map(|m| {
             let (init_ratio, served_ratio) = match hello {
-                Some((init, served)) => (fmt_ratio(ratio(m.init.p50(), init)), fmt_ratio(ratio(m.served.p50(), served))),
+                Some((init, served)) => (
+                    fmt_ratio(ratio(m.init.p50(), init)),
+                    fmt_ratio(ratio(m.served.p50(), served)),
+                ),
                 None => ("n/a".into(), "n/a".into()),
             };
             vec![
@@ -310,11 +393,19 @@ pub async fn run(scale: Scale, bin_dir: &Path, mut services: Services<'_>) -> Se
     if let Some((_, hello_served)) = hello {
         for m in measured.iter().filter(|m| m.name != "hello") {
             let r = ratio(m.served.p50(), hello_served);
-            section.goal(Goal::new(format!("cold start `{}` / hello-world", m.name), fmt_ratio(r), "≤ 1.5×", r <= 1.5));
+            section.goal(Goal::new(
+                format!("cold start `{}` / hello-world", m.name),
+                fmt_ratio(r),
+                "≤ 1.5×",
+                r <= 1.5,
+            ));
         }
     }
     if let Some(m) = measured.iter().find(|m| m.init_connections.is_some_and(|c| c > 0)) {
-        section.text(format!("**`{}` opened Redis connections during initialization.**", m.name));
+        section.text(format!(
+            "**`{}` opened Redis connections during initialization.**",
+            m.name
+        ));
     }
     let id_token = open_session(services.context, &new_user_id(), true).await.id_token;
     match crate::probe::measure(runs, &services.context.settings.keys_json, &id_token) {
@@ -346,10 +437,18 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
     let find = |name: &str| measured.iter().find(|m| m.name == name);
     let mut text = String::from("**Reading.** ");
     if let Some(hello) = hello {
-        let session_functions: Vec<&Measured> =
-            measured.iter().filter(|m| !matches!(m.name.as_str(), "hello" | "signin" | "signup")).collect();
-        let ratios: Vec<f64> = session_functions.iter().map(|m| ratio(m.init.p50(), hello.init.p50())).collect();
-        if let (Some(min), Some(max)) = (ratios.iter().copied().reduce(f64::min), ratios.iter().copied().reduce(f64::max)) {
+        let session_functions: Vec<&Measured> = measured
+            .iter()
+            .filter(|m| !matches!(m.name.as_str(), "hello" | "signin" | "signup"))
+            .collect();
+        let ratios: Vec<f64> = session_functions
+            .iter()
+            .map(|m| ratio(m.init.p50(), hello.init.p50()))
+            .collect();
+        if let (Some(min), Some(max)) = (
+            ratios.iter().copied().reduce(f64::min),
+            ratios.iter().copied().reduce(f64::max),
+        ) {
             let (parse, import) = (step(probe, "parse_keys").p50(), step(probe, "rsa_private_import").p50());
             text.push_str(&format!(
                 "Initialization of the Redis and key functions takes {min:.1}–{max:.1}× the hello-world's {}: parsing the \
@@ -381,7 +480,10 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
             ));
         }
     }
-    let (first, second) = (step(probe, "rs256_sign_first").p50(), step(probe, "rs256_sign_second").p50());
+    let (first, second) = (
+        step(probe, "rs256_sign_first").p50(),
+        step(probe, "rs256_sign_second").p50(),
+    );
     if first > second * 5 {
         text.push_str(&format!(
             "The first request is where refresh, sign-in and sign-up lose: a fresh process's first RS256 signature takes {} \
@@ -406,12 +508,15 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
             fmt_ms(second),
         ));
     }
-    text.push_str("Sign-in and sign-up also hash or verify one argon2id password in their first request (section 7), by design.");
+    text.push_str(
+        "Sign-in and sign-up also hash or verify one argon2id password in their first request (section 7), by design.",
+    );
     text
 }
 
 /// From one-off builds made while writing the bench (not rebuilt by each run).
-const SIZE_READING: &str = "**Reading.** What the functions add to the hello-world is mostly the AWS SDK. Every function enables `shared`'s \
+const SIZE_READING: &str =
+    "**Reading.** What the functions add to the hello-world is mostly the AWS SDK. Every function enables `shared`'s \
 `secrets-manager` feature, so that it can read the key document from `AUTH_KEYS_SECRET_ARN` at start-up. Two changes \
 on 2026-11-25 took about 1.15 MiB out of every function (x86_64 `refresh`: 7.34 MiB before, 6.19 MiB after; arm64 \
 `signup`: 6.87 MiB before): the SDK clients are configured from the Lambda environment (`shared/src/aws.rs`: in Lambda \
@@ -438,7 +543,10 @@ fn sizes(section: &mut Section, bin_dir: &Path) {
             (f, x86.map(|s| s.0), if stale { None } else { arm.map(|s| s.0) }, stale)
         })
         .collect();
-    let have_arm64 = rows.iter().filter(|(f, ..)| *f != "hello").all(|(_, _, arm, _)| arm.is_some());
+    let have_arm64 = rows
+        .iter()
+        .filter(|(f, ..)| *f != "hello")
+        .all(|(_, _, arm, _)| arm.is_some());
     section.text(
         "Release binary sizes (`[profile.release]`: stripped, LTO, `opt-level = \"s\"`; 1 MiB = 1,048,576 bytes). x86_64: \
          `cargo build --release -p <function>` (`target/release/<function>`); arm64: `cargo lambda build --release --arm64 \
@@ -451,15 +559,29 @@ fn sizes(section: &mut Section, bin_dir: &Path) {
         &["binary", "x86_64", "arm64"],
         &rows
             .iter()
-            .map(|(f, x86, arm, stale)| vec![format!("`{f}`"), show(*x86), if *stale { "stale, not shown".into() } else { show(*arm) }])
+            .map(|(f, x86, arm, stale)| {
+                vec![
+                    format!("`{f}`"),
+                    show(*x86),
+                    if *stale { "stale, not shown".into() } else { show(*arm) },
+                ]
+            })
             .collect::<Vec<_>>(),
     );
     section.text(SIZE_READING);
     let functions = rows.iter().filter(|(f, ..)| *f != "hello");
     let limit = 6 * 1024 * 1024;
     if have_arm64 {
-        let largest = functions.filter_map(|(f, _, arm, _)| arm.map(|a| (a, *f))).max().unwrap();
-        section.goal(Goal::new(format!("largest arm64 binary (`{}`)", largest.1), fmt_bytes(largest.0), "≤ 6 MiB", largest.0 <= limit));
+        let largest = functions
+            .filter_map(|(f, _, arm, _)| arm.map(|a| (a, *f)))
+            .max()
+            .unwrap();
+        section.goal(Goal::new(
+            format!("largest arm64 binary (`{}`)", largest.1),
+            fmt_bytes(largest.0),
+            "≤ 6 MiB",
+            largest.0 <= limit,
+        ));
     } else if let Some(largest) = functions.filter_map(|(f, x86, ..)| x86.map(|x| (x, *f))).max() {
         section.text("No current arm64 binaries were found (see the build notes); the goal is checked on the x86_64 sizes instead.");
         section.goal(Goal::new(

@@ -62,7 +62,11 @@ impl Tally {
 
 /// Releases the callers waiting on the barrier together and records how long until the
 /// last one answered.
-async fn release_and_time<T>(barrier: &Barrier, tasks: Vec<tokio::task::JoinHandle<T>>, wall: &mut Vec<Duration>) -> Vec<T> {
+async fn release_and_time<T>(
+    barrier: &Barrier,
+    tasks: Vec<tokio::task::JoinHandle<T>>,
+    wall: &mut Vec<Duration>,
+) -> Vec<T> {
     barrier.wait().await;
     let started = Instant::now();
     let mut outcomes = Vec::with_capacity(tasks.len());
@@ -92,7 +96,11 @@ async fn ours(instances: &[&'static SessionContext], trials: usize) -> (Tally, V
         }
         let outcomes = release_and_time(&barrier, tasks, &mut tally.wall).await;
 
-        let tokens: Vec<String> = outcomes.iter().filter(|(s, _)| *s == 200).map(|(_, b)| refresh_token_of(b)).collect();
+        let tokens: Vec<String> = outcomes
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| refresh_token_of(b))
+            .collect();
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for token in &tokens {
             *counts.entry(token).or_default() += 1;
@@ -103,11 +111,28 @@ async fn ours(instances: &[&'static SessionContext], trials: usize) -> (Tally, V
         tally.refused.push(outcomes.iter().filter(|(s, _)| *s == 401).count());
 
         // The session moved exactly once: its current jti is the one every caller got.
-        let session = context.whitelist.session(&user, &minted.grant.session_id).await.unwrap();
-        let returned: HashSet<String> = tokens.iter().map(|t| e2e::claims_of(t)["jti"].as_str().unwrap().to_string()).collect();
-        let (jti, previous) = session.as_ref().map(|s| (id_string(&s.jti), id_string(&s.previous_jti))).unwrap_or_default();
-        assert_eq!(previous.as_deref(), Some(minted.grant.jti.as_str()), "the session rotated away from the presented token");
-        assert!(jti.as_ref().is_some_and(|j| returned.contains(j)), "the session's jti is the one handed out");
+        let session = context
+            .whitelist
+            .session(&user, &minted.grant.session_id)
+            .await
+            .unwrap();
+        let returned: HashSet<String> = tokens
+            .iter()
+            .map(|t| e2e::claims_of(t)["jti"].as_str().unwrap().to_string())
+            .collect();
+        let (jti, previous) = session
+            .as_ref()
+            .map(|s| (id_string(&s.jti), id_string(&s.previous_jti)))
+            .unwrap_or_default();
+        assert_eq!(
+            previous.as_deref(),
+            Some(minted.grant.jti.as_str()),
+            "the session rotated away from the presented token"
+        );
+        assert!(
+            jti.as_ref().is_some_and(|j| returned.contains(j)),
+            "the session's jti is the one handed out"
+        );
         // One session, so one live refresh token: the one its `jti` names.
         let live = usize::from(session.is_some_and(|s| s.is_live(now_millis())));
         tally.live_after.push(live);
@@ -130,22 +155,45 @@ async fn tutorial(connections: &[MultiplexedConnection], variant: Tutorial, tria
     for _ in 0..trials {
         let user = new_user_id();
         let presented = format!("{user}:{}", uuid::Uuid::new_v4());
-        redis::cmd("SET").arg(&presented).arg(0).arg("EX").arg(ttl).query_async::<()>(&mut admin).await.unwrap();
+        redis::cmd("SET")
+            .arg(&presented)
+            .arg(0)
+            .arg("EX")
+            .arg(ttl)
+            .query_async::<()>(&mut admin)
+            .await
+            .unwrap();
         let barrier = Arc::new(Barrier::new(CALLERS + 1));
         let mut tasks = Vec::new();
         for connection in connections {
-            let (barrier, mut connection, presented, user) = (barrier.clone(), connection.clone(), presented.clone(), user.clone());
+            let (barrier, mut connection, presented, user) =
+                (barrier.clone(), connection.clone(), presented.clone(), user.clone());
             tasks.push(tokio::spawn(async move {
                 barrier.wait().await;
                 let allowed = match variant {
                     Tutorial::GetDelSet => {
-                        let found: Option<String> = redis::cmd("GET").arg(&presented).query_async(&mut connection).await.unwrap();
+                        let found: Option<String> = redis::cmd("GET")
+                            .arg(&presented)
+                            .query_async(&mut connection)
+                            .await
+                            .unwrap();
                         if found.is_some() {
-                            redis::cmd("DEL").arg(&presented).query_async::<u64>(&mut connection).await.unwrap();
+                            redis::cmd("DEL")
+                                .arg(&presented)
+                                .query_async::<u64>(&mut connection)
+                                .await
+                                .unwrap();
                         }
                         found.is_some()
                     }
-                    Tutorial::DelCheckedSet => redis::cmd("DEL").arg(&presented).query_async::<u64>(&mut connection).await.unwrap() == 1,
+                    Tutorial::DelCheckedSet => {
+                        redis::cmd("DEL")
+                            .arg(&presented)
+                            .query_async::<u64>(&mut connection)
+                            .await
+                            .unwrap()
+                            == 1
+                    }
                 };
                 if !allowed {
                     return None;
@@ -167,7 +215,11 @@ async fn tutorial(connections: &[MultiplexedConnection], variant: Tutorial, tria
         tally.served.push(outcomes.iter().filter(|o| o.is_some()).count());
         tally.distinct_tokens.push(issued.len());
         tally.refused.push(outcomes.iter().filter(|o| o.is_none()).count());
-        let live: Vec<String> = redis::cmd("KEYS").arg(format!("{user}:*")).query_async(&mut admin).await.unwrap();
+        let live: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{user}:*"))
+            .query_async(&mut admin)
+            .await
+            .unwrap();
         tally.live_after.push(live.len());
     }
     tally
@@ -179,7 +231,11 @@ pub async fn run(scale: Scale, redis_url: &str, floors: &crate::latency::Floors)
     for _ in 0..CALLERS {
         let instance = context(settings_for(redis_url));
         // Connected before the race starts, as a warm Lambda instance is.
-        instance.whitelist.is_live(&new_user_id(), &id_string(&[0; 16]).unwrap(), now_millis()).await.unwrap();
+        instance
+            .whitelist
+            .is_live(&new_user_id(), &id_string(&[0; 16]).unwrap(), now_millis())
+            .await
+            .unwrap();
         instances.push(instance);
     }
     let (ours, identical) = ours(&instances, trials).await;

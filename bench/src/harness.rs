@@ -75,7 +75,10 @@ pub struct Minted {
 }
 
 pub fn client_info() -> ClientInfo {
-    ClientInfo { ip: IP.into(), user_agent: USER_AGENT.into() }
+    ClientInfo {
+        ip: IP.into(),
+        user_agent: USER_AGENT.into(),
+    }
 }
 
 pub fn new_user_id() -> String {
@@ -86,15 +89,25 @@ pub fn new_user_id() -> String {
 /// refresh token; the id token only when asked (RS256 signing is the slow part).
 pub async fn open_session(context: &SessionContext, user_id: &str, with_id_token: bool) -> Minted {
     let now_ms = now_millis();
-    let grant =
-        context.whitelist.open_session(user_id, EMAIL, &client_info(), context.tokens.refresh_kid(), now_ms).await.expect("open a session");
+    let grant = context
+        .whitelist
+        .open_session(user_id, EMAIL, &client_info(), context.tokens.refresh_kid(), now_ms)
+        .await
+        .expect("open a session");
     let refresh_token = context.tokens.mint_refresh_token(&grant).expect("mint a refresh token");
     let id_token = if with_id_token {
-        context.tokens.mint_id_token(user_id, &grant.session_id, EMAIL, now_ms / 1000).expect("mint an id token")
+        context
+            .tokens
+            .mint_id_token(user_id, &grant.session_id, EMAIL, now_ms / 1000)
+            .expect("mint an id token")
     } else {
         String::new()
     };
-    Minted { grant, refresh_token, id_token }
+    Minted {
+        grant,
+        refresh_token,
+        id_token,
+    }
 }
 
 pub fn refresh_request(refresh_token: &str) -> Request {
@@ -121,7 +134,10 @@ pub fn read_response(response: &Response<Body>) -> (u16, Value) {
 }
 
 pub fn refresh_token_of(body: &Value) -> String {
-    body["tokens"]["refreshToken"].as_str().unwrap_or_else(|| panic!("no refresh token in {body}")).to_string()
+    body["tokens"]["refreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no refresh token in {body}"))
+        .to_string()
 }
 
 /// Durations, sorted once.

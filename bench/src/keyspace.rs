@@ -51,7 +51,12 @@ async fn tutorial_once(connection: &mut MultiplexedConnection) -> (Duration, u64
     let user = new_user_id();
     let mut pipe = redis::pipe();
     for _ in 0..USER_SESSIONS {
-        pipe.cmd("SET").arg(format!("{user}:{}", uuid::Uuid::new_v4())).arg(0).arg("EX").arg(3 * 24 * 3600).ignore();
+        pipe.cmd("SET")
+            .arg(format!("{user}:{}", uuid::Uuid::new_v4()))
+            .arg(0)
+            .arg("EX")
+            .arg(3 * 24 * 3600)
+            .ignore();
     }
     pipe.query_async::<()>(connection).await.unwrap();
 
@@ -59,8 +64,15 @@ async fn tutorial_once(connection: &mut MultiplexedConnection) -> (Duration, u64
     let pattern = format!("{user}*");
     let (mut cursor, mut scans, mut deleted) = (0u64, 0u64, 0u64);
     loop {
-        let (next, keys): (u64, Vec<String>) =
-            redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(5).query_async(connection).await.unwrap();
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(5)
+            .query_async(connection)
+            .await
+            .unwrap();
         scans += 1;
         for key in keys {
             deleted += redis::cmd("DEL").arg(key).query_async::<u64>(connection).await.unwrap();
@@ -91,7 +103,11 @@ struct Keyspace {
 }
 
 pub async fn run(scale: Scale) -> Section {
-    let sizes: Vec<usize> = if scale.quick { vec![10_000, 100_000] } else { vec![10_000, 100_000, 1_000_000] };
+    let sizes: Vec<usize> = if scale.quick {
+        vec![10_000, 100_000]
+    } else {
+        vec![10_000, 100_000, 1_000_000]
+    };
     // One server per size, so that ours can be measured round-robin across the sizes
     // and the machine's drift cannot pass for growth.
     let mut keyspaces = Vec::new();
@@ -102,7 +118,12 @@ pub async fn run(scale: Scale) -> Section {
         let context = context(settings_for(&url));
         // The script is cached on the server first, as in any warm instance.
         context.whitelist.revoke_all("warm-up", now_millis()).await.unwrap();
-        keyspaces.push(Keyspace { keys, _server: server, url, context });
+        keyspaces.push(Keyspace {
+            keys,
+            _server: server,
+            url,
+            context,
+        });
     }
     // Redis grows its keyspace table incrementally; let it finish before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -128,7 +149,12 @@ pub async fn run(scale: Scale) -> Section {
         }
         let dbsize: usize = redis::cmd("DBSIZE").query_async(&mut connection).await.unwrap();
         assert_eq!(dbsize, keyspace.keys, "only the unrelated keys are left");
-        points.push(Point { keys: keyspace.keys, ours: Samples::new(ours), tutorial: Samples::new(tutorial), scans });
+        points.push(Point {
+            keys: keyspace.keys,
+            ours: Samples::new(ours),
+            tutorial: Samples::new(tutorial),
+            scans,
+        });
     }
     drop(keyspaces);
 
@@ -155,7 +181,19 @@ pub async fn run(scale: Scale) -> Section {
             ]
         })
         .collect();
-    section.table(&["unrelated keys", "ours p50", "ours p99", "runs", "tutorial p50", "runs", "SCAN calls", "tutorial / ours"], &rows);
+    section.table(
+        &[
+            "unrelated keys",
+            "ours p50",
+            "ours p99",
+            "runs",
+            "tutorial p50",
+            "runs",
+            "SCAN calls",
+            "tutorial / ours",
+        ],
+        &rows,
+    );
     let (first, last) = (points.first().unwrap(), points.last().unwrap());
     let ours_growth = ratio(last.ours.p50(), first.ours.p50());
     let tutorial_growth = ratio(last.tutorial.p50(), first.tutorial.p50());
@@ -179,7 +217,12 @@ pub async fn run(scale: Scale) -> Section {
         short(last.keys),
         fmt_ratio(tutorial_growth),
     ));
-    section.goal(Goal::new(format!("revoke-all {label} keys time ratio"), fmt_ratio(ours_growth), "≤ 1.2×", ours_growth <= 1.2));
+    section.goal(Goal::new(
+        format!("revoke-all {label} keys time ratio"),
+        fmt_ratio(ours_growth),
+        "≤ 1.2×",
+        ours_growth <= 1.2,
+    ));
     section
 }
 

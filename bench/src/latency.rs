@@ -95,8 +95,15 @@ pub async fn floors(redis_url: &str, context: &SessionContext, n: usize) -> Floo
     let mut ping_service_client = Vec::with_capacity(n);
     for i in 0..n + n / 10 {
         let started = Instant::now();
-        let _: String =
-            context.whitelist.redis().run("ping", |mut c| async move { redis::cmd("PING").query_async(&mut c).await }).await.unwrap();
+        let _: String = context
+            .whitelist
+            .redis()
+            .run(
+                "ping",
+                |mut c| async move { redis::cmd("PING").query_async(&mut c).await },
+            )
+            .await
+            .unwrap();
         if i >= n / 10 {
             ping_service_client.push(started.elapsed());
         }
@@ -193,7 +200,14 @@ impl Crypto {
 
     fn rs256_sign_cached(&self) -> Vec<u8> {
         let mut signature = vec![0; self.rs_key_pair.public_modulus_len()];
-        self.rs_key_pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), self.signing_input.as_bytes(), &mut signature).unwrap();
+        self.rs_key_pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                self.signing_input.as_bytes(),
+                &mut signature,
+            )
+            .unwrap();
         signature
     }
 
@@ -202,11 +216,15 @@ impl Crypto {
     }
 
     fn hs256_verify(&self) -> RefreshClaims {
-        decode::<RefreshClaims>(&self.refresh_token, &self.hs_decoding, &self.refresh_validation).unwrap().claims
+        decode::<RefreshClaims>(&self.refresh_token, &self.hs_decoding, &self.refresh_validation)
+            .unwrap()
+            .claims
     }
 
     fn rs256_verify(&self) -> IdClaims {
-        decode::<IdClaims>(&self.id_token, &self.rs_decoding, &self.id_validation).unwrap().claims
+        decode::<IdClaims>(&self.id_token, &self.rs_decoding, &self.id_validation)
+            .unwrap()
+            .claims
     }
 }
 
@@ -243,7 +261,11 @@ async fn ping_block(connection: &mut MultiplexedConnection, count: usize, sample
 }
 
 async fn reset_stats(admin: &mut MultiplexedConnection) {
-    redis::cmd("CONFIG").arg("RESETSTAT").query_async::<()>(admin).await.unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async::<()>(admin)
+        .await
+        .unwrap();
 }
 
 async fn evalsha_time(admin: &mut MultiplexedConnection) -> Duration {
@@ -282,7 +304,10 @@ async fn refresh(context: &'static SessionContext, admin: &mut MultiplexedConnec
 
     // The same chain, step by step.
     let kid = context.tokens.refresh_kid().to_string();
-    let mut claims = context.tokens.verify_refresh_token(&token, now_millis() / 1000).unwrap();
+    let mut claims = context
+        .tokens
+        .verify_refresh_token(&token, now_millis() / 1000)
+        .unwrap();
     let (mut crypto, mut redis_call) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for _ in 0..n {
         let now_ms = now_millis();
@@ -294,7 +319,9 @@ async fn refresh(context: &'static SessionContext, admin: &mut MultiplexedConnec
         let started = Instant::now();
         let rotation = context.whitelist.rotate(&claims, &kid, now_ms).await.unwrap();
         redis_call.push(started.elapsed());
-        let shared::whitelist::Rotation::Rotated { grant, email } = rotation else { panic!("not rotated") };
+        let shared::whitelist::Rotation::Rotated { grant, email } = rotation else {
+            panic!("not rotated")
+        };
 
         let started = Instant::now();
         let pair = context.tokens.pair(&grant, &email, now_ms / 1000).unwrap();
@@ -339,17 +366,26 @@ async fn signout(context: &'static SessionContext, admin: &mut MultiplexedConnec
     }
     let steps = tokens.split_off(n);
     reset_stats(admin).await;
-    let (handler, ping) =
-        time_one_shot(admin, tokens, async |token| respond(context, signout_request(&token), api::signout::handle).await).await;
+    let (handler, ping) = time_one_shot(admin, tokens, async |token| {
+        respond(context, signout_request(&token), api::signout::handle).await
+    })
+    .await;
     let script_in_redis = evalsha_time(admin).await;
 
     let (mut crypto, mut redis_call) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for token in steps {
         let started = Instant::now();
-        let claims = context.tokens.verify_refresh_token(&token, now_millis() / 1000).unwrap();
+        let claims = context
+            .tokens
+            .verify_refresh_token(&token, now_millis() / 1000)
+            .unwrap();
         crypto.push(started.elapsed());
         let started = Instant::now();
-        assert!(context.whitelist.close_session(&claims.sub, &claims.sid, now_millis()).await.unwrap());
+        assert!(context
+            .whitelist
+            .close_session(&claims.sub, &claims.sid, now_millis())
+            .await
+            .unwrap());
         redis_call.push(started.elapsed());
     }
     Measured {
@@ -373,9 +409,10 @@ async fn revoke_all(context: &'static SessionContext, admin: &mut MultiplexedCon
     }
     let steps = id_tokens.split_off(n);
     reset_stats(admin).await;
-    let (handler, ping) =
-        time_one_shot(admin, id_tokens, async |token| respond(context, revoke_all_request(&token), api::revoke_all::handle).await)
-            .await;
+    let (handler, ping) = time_one_shot(admin, id_tokens, async |token| {
+        respond(context, revoke_all_request(&token), api::revoke_all::handle).await
+    })
+    .await;
     let script_in_redis = evalsha_time(admin).await;
 
     let (mut crypto, mut redis_call) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -384,7 +421,10 @@ async fn revoke_all(context: &'static SessionContext, admin: &mut MultiplexedCon
         let claims = context.tokens.verify_id_token(&token, now_millis() / 1000).unwrap();
         crypto.push(started.elapsed());
         let started = Instant::now();
-        assert_eq!(context.whitelist.revoke_all(&claims.sub, now_millis()).await.unwrap(), 10);
+        assert_eq!(
+            context.whitelist.revoke_all(&claims.sub, now_millis()).await.unwrap(),
+            10
+        );
         redis_call.push(started.elapsed());
     }
     Measured {
@@ -414,23 +454,44 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
         floors.ping.len(),
     ));
     let mut floor_rows: Vec<(String, &Samples)> = vec![
-        ("Redis PING round trip, back to back (redis-rs multiplexed): **the floor**".into(), &floors.ping),
-        ("Redis PING through the service's client (`RedisClient::run`)".into(), &floors.ping_service_client),
+        (
+            "Redis PING round trip, back to back (redis-rs multiplexed): **the floor**".into(),
+            &floors.ping,
+        ),
+        (
+            "Redis PING through the service's client (`RedisClient::run`)".into(),
+            &floors.ping_service_client,
+        ),
     ];
     for (gap, samples) in &floors.ping_after_work {
-        floor_rows.push((format!("Redis PING right after {} of CPU work (not the floor)", fmt_us(*gap)), samples));
+        floor_rows.push((
+            format!("Redis PING right after {} of CPU work (not the floor)", fmt_us(*gap)),
+            samples,
+        ));
     }
     floor_rows.extend([
-        ("RS256 id-token signature (jsonwebtoken, aws-lc-rs, 2048-bit)".to_string(), &floors.rs256_sign),
-        ("… of which the RSA private key import jsonwebtoken repeats in every signature".into(), &floors.rs256_key_import),
-        ("RS256 signature with the key imported once (aws-lc-rs directly; not the floor)".into(), &floors.rs256_sign_cached),
+        (
+            "RS256 id-token signature (jsonwebtoken, aws-lc-rs, 2048-bit)".to_string(),
+            &floors.rs256_sign,
+        ),
+        (
+            "… of which the RSA private key import jsonwebtoken repeats in every signature".into(),
+            &floors.rs256_key_import,
+        ),
+        (
+            "RS256 signature with the key imported once (aws-lc-rs directly; not the floor)".into(),
+            &floors.rs256_sign_cached,
+        ),
         ("HS256 refresh-token signature".into(), &floors.hs256_sign),
         ("HS256 refresh-token verification".into(), &floors.hs256_verify),
         ("RS256 id-token verification".into(), &floors.rs256_verify),
     ]);
     section.table(
         &["floor component", "p50", "p99"],
-        &floor_rows.iter().map(|(name, s)| vec![name.clone(), fmt_us(s.p50()), fmt_us(s.p99())]).collect::<Vec<_>>(),
+        &floor_rows
+            .iter()
+            .map(|(name, s)| vec![name.clone(), fmt_us(s.p50()), fmt_us(s.p99())])
+            .collect::<Vec<_>>(),
     );
 
     // Each handler against the PING measured alongside it, plus the crypto it cannot skip.
@@ -438,20 +499,47 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
         let (c50, c99) = Floors::sum(parts);
         (m.ping.p50() + c50, m.ping.p99() + c99)
     };
-    let refresh_floor = with_ping(&refresh, &[&floors.rs256_sign, &floors.hs256_sign, &floors.hs256_verify]);
+    let refresh_floor = with_ping(
+        &refresh,
+        &[&floors.rs256_sign, &floors.hs256_sign, &floors.hs256_verify],
+    );
     let rows = [
-        ("refresh", &refresh, "PING + RS256 sign + HS256 sign + HS256 verify", refresh_floor),
+        (
+            "refresh",
+            &refresh,
+            "PING + RS256 sign + HS256 sign + HS256 verify",
+            refresh_floor,
+        ),
         ("sign-out", &signout, "PING", with_ping(&signout, &[])),
-        ("sign-out", &signout, "PING + HS256 verify", with_ping(&signout, &[&floors.hs256_verify])),
+        (
+            "sign-out",
+            &signout,
+            "PING + HS256 verify",
+            with_ping(&signout, &[&floors.hs256_verify]),
+        ),
         ("revoke-all", &revoke_all, "PING", with_ping(&revoke_all, &[])),
-        ("revoke-all", &revoke_all, "PING + RS256 verify", with_ping(&revoke_all, &[&floors.rs256_verify])),
+        (
+            "revoke-all",
+            &revoke_all,
+            "PING + RS256 verify",
+            with_ping(&revoke_all, &[&floors.rs256_verify]),
+        ),
     ];
     section.text(
         "The PING of each handler's floor is measured in blocks alternating with that handler's calls (10 blocks each), \
          so that both see the same machine; the crypto parts are the p50/p99 of the table above.",
     );
     section.table(
-        &["handler", "p50", "p99", "floor", "floor p50", "floor p99", "p50 / floor", "p99 / floor"],
+        &[
+            "handler",
+            "p50",
+            "p99",
+            "floor",
+            "floor p50",
+            "floor p99",
+            "p50 / floor",
+            "p99 / floor",
+        ],
         &rows
             .iter()
             .map(|(name, m, floor, (f50, f99))| {
@@ -474,21 +562,25 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
          pair for refresh; the one Redis call through the service's client), the script's run time inside Redis during the \
          handler runs, and what is left for the HTTP edge (JSON body in and out, response, one JSON log line):",
     );
-    let breakdown: Vec<Vec<String>> = [("refresh", &refresh), ("sign-out", &signout), ("revoke-all", &revoke_all)]
-        .iter()
-        .map(|(name, m)| {
-            let rest = m.handler.p50().saturating_sub(m.crypto.p50() + m.redis_call.p50());
-            vec![
-                name.to_string(),
-                fmt_us(m.handler.p50()),
-                fmt_us(m.crypto.p50()),
-                fmt_us(m.redis_call.p50()),
-                fmt_us(m.ping.p50()),
-                fmt_us(m.script_in_redis),
-                fmt_us(rest),
-            ]
-        })
-        .collect();
+    let breakdown: Vec<Vec<String>> = [
+        ("refresh", &refresh),
+        ("sign-out", &signout),
+        ("revoke-all", &revoke_all),
+    ]
+    .iter()
+    .map(|(name, m)| {
+        let rest = m.handler.p50().saturating_sub(m.crypto.p50() + m.redis_call.p50());
+        vec![
+            name.to_string(),
+            fmt_us(m.handler.p50()),
+            fmt_us(m.crypto.p50()),
+            fmt_us(m.redis_call.p50()),
+            fmt_us(m.ping.p50()),
+            fmt_us(m.script_in_redis),
+            fmt_us(rest),
+        ]
+    })
+    .collect();
     section.table(
         &[
             "handler",
@@ -502,8 +594,11 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
         &breakdown,
     );
 
-    let after_work =
-        floors.ping_after_work.last().map(|(gap, s)| format!("{} after {} of CPU work", fmt_us(s.p50()), fmt_us(*gap))).unwrap_or_default();
+    let after_work = floors
+        .ping_after_work
+        .last()
+        .map(|(gap, s)| format!("{} after {} of CPU work", fmt_us(s.p50()), fmt_us(*gap)))
+        .unwrap_or_default();
     // What the same fixed costs would weigh against a real network round trip.
     let network = Duration::from_micros(300);
     let projected = |m: &Measured| ratio(m.handler.p50().saturating_sub(m.ping.p50()) + network, network);
@@ -563,7 +658,12 @@ pub async fn run(scale: Scale, redis_url: &str, context: &'static SessionContext
         ("revoke-all", &revoke_all, with_ping(&revoke_all, &[])),
     ] {
         let r = ratio(m.handler.p50(), f50);
-        section.goal(Goal::new(format!("{name} p50 / floor"), fmt_ratio(r), "≤ 1.5×", r <= 1.5));
+        section.goal(Goal::new(
+            format!("{name} p50 / floor"),
+            fmt_ratio(r),
+            "≤ 1.5×",
+            r <= 1.5,
+        ));
     }
     section
 }

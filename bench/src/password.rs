@@ -44,8 +44,16 @@ pub async fn run(scale: Scale) -> Section {
         &["operation", "p50", "max"],
         &[
             vec!["hash (sign-up)".into(), fmt_ms(hashes.p50()), fmt_ms(hashes.max())],
-            vec!["verify (sign-in, known email)".into(), fmt_ms(verifies.p50()), fmt_ms(verifies.max())],
-            vec!["verify the dummy hash (sign-in, unknown email)".into(), fmt_ms(unknown.p50()), fmt_ms(unknown.max())],
+            vec![
+                "verify (sign-in, known email)".into(),
+                fmt_ms(verifies.p50()),
+                fmt_ms(verifies.max()),
+            ],
+            vec![
+                "verify the dummy hash (sign-in, unknown email)".into(),
+                fmt_ms(unknown.p50()),
+                fmt_ms(unknown.max()),
+            ],
         ],
     );
     // Lambda allocates CPU in proportion to memory: 1,769 MB is one full vCPU.

@@ -19,11 +19,20 @@ const TOKEN_VAR: &str = "BENCH_PROBE_ID_TOKEN";
 /// The steps, in the order the child runs them: verification and HMAC use no
 /// randomness; the first RS256 signature is the first use of the random generator.
 pub const STEPS: [(&str, &str); 6] = [
-    ("parse_keys", "parse the key document (the RSA key's public half only; every function)"),
-    ("rsa_private_import", "import the RSA signing key pair (`ready_to_sign`: refresh, sign-in, sign-up only)"),
+    (
+        "parse_keys",
+        "parse the key document (the RSA key's public half only; every function)",
+    ),
+    (
+        "rsa_private_import",
+        "import the RSA signing key pair (`ready_to_sign`: refresh, sign-in, sign-up only)",
+    ),
     ("hs256_sign", "first HS256 signature"),
     ("rs256_verify", "first RS256 verification"),
-    ("rs256_sign_first", "first RS256 signature (first use of AWS-LC's random generator)"),
+    (
+        "rs256_sign_first",
+        "first RS256 signature (first use of AWS-LC's random generator)",
+    ),
     ("rs256_sign_second", "second RS256 signature"),
 ];
 
@@ -58,8 +67,20 @@ pub fn child() {
     };
     let hs256_sign = time(&|| drop(tokens.mint_refresh_token(&grant).unwrap()));
     let rs256_verify = time(&|| drop(tokens.verify_id_token(&id_token, now_s).unwrap()));
-    let rs256_sign_first = time(&|| drop(tokens.mint_id_token(&grant.user_id, &grant.session_id, EMAIL, now_s).unwrap()));
-    let rs256_sign_second = time(&|| drop(tokens.mint_id_token(&grant.user_id, &grant.session_id, EMAIL, now_s).unwrap()));
+    let rs256_sign_first = time(&|| {
+        drop(
+            tokens
+                .mint_id_token(&grant.user_id, &grant.session_id, EMAIL, now_s)
+                .unwrap(),
+        )
+    });
+    let rs256_sign_second = time(&|| {
+        drop(
+            tokens
+                .mint_id_token(&grant.user_id, &grant.session_id, EMAIL, now_s)
+                .unwrap(),
+        )
+    });
     println!(
         "{}",
         json!({
@@ -90,10 +111,12 @@ pub fn measure(runs: usize, keys_json: &str, id_token: &str) -> Result<Vec<Sampl
             .env(TOKEN_VAR, id_token)
             .output()
             .map_err(|e| e.to_string())?;
-        let report: Value =
-            serde_json::from_slice(&output.stdout).map_err(|_| format!("probe failed: {}", String::from_utf8_lossy(&output.stderr)))?;
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .map_err(|_| format!("probe failed: {}", String::from_utf8_lossy(&output.stderr)))?;
         for (i, (key, _)) in STEPS.iter().enumerate() {
-            let us = report[key].as_f64().ok_or_else(|| format!("probe did not report {key}"))?;
+            let us = report[key]
+                .as_f64()
+                .ok_or_else(|| format!("probe did not report {key}"))?;
             steps[i].push(Duration::from_secs_f64(us / 1e6));
         }
     }

@@ -10,7 +10,12 @@ pub struct Goal {
 
 impl Goal {
     pub fn new(what: impl Into<String>, measured: impl Into<String>, target: impl Into<String>, met: bool) -> Self {
-        Goal { what: what.into(), measured: measured.into(), target: target.into(), met }
+        Goal {
+            what: what.into(),
+            measured: measured.into(),
+            target: target.into(),
+            met,
+        }
     }
 }
 
@@ -23,7 +28,11 @@ pub struct Section {
 
 impl Section {
     pub fn new(title: impl Into<String>) -> Self {
-        Section { title: title.into(), body: String::new(), goals: vec![] }
+        Section {
+            title: title.into(),
+            body: String::new(),
+            goals: vec![],
+        }
     }
 
     pub fn text(&mut self, text: impl AsRef<str>) -> &mut Self {
@@ -60,7 +69,14 @@ pub fn goals_table(sections: &[Section]) -> String {
     let rows: Vec<Vec<String>> = sections
         .iter()
         .flat_map(|s| &s.goals)
-        .map(|g| vec![g.what.clone(), g.measured.clone(), g.target.clone(), if g.met { "met".into() } else { "**missed**".into() }])
+        .map(|g| {
+            vec![
+                g.what.clone(),
+                g.measured.clone(),
+                g.target.clone(),
+                if g.met { "met".into() } else { "**missed**".into() },
+            ]
+        })
         .collect();
     table(&["goal", "measured", "target", ""], &rows)
 }

@@ -57,7 +57,12 @@ impl Stub {
                 connections.spawn(serve(state.clone(), stream));
             }
         });
-        Stub { address, init, posted, server }
+        Stub {
+            address,
+            init,
+            posted,
+            server,
+        }
     }
 }
 
@@ -87,10 +92,15 @@ async fn serve(state: Arc<State>, mut stream: TcpStream) {
                 // A second `/next` (or an init-only run): no more work, ever.
                 None => std::future::pending().await,
             }
-        } else if request.method == "POST" && (request.path.ends_with("/response") || request.path.ends_with("/error")) {
+        } else if request.method == "POST" && (request.path.ends_with("/response") || request.path.ends_with("/error"))
+        {
             if let Some(tx) = state.posted.lock().unwrap().take() {
                 let body = String::from_utf8_lossy(&request.body).into_owned();
-                let _ = tx.send(Posted { at: now, body, error: request.path.ends_with("/error") });
+                let _ = tx.send(Posted {
+                    at: now,
+                    body,
+                    error: request.path.ends_with("/error"),
+                });
             }
             http_response("202 Accepted", &[], r#"{"status":"OK"}"#)
         } else {
@@ -125,7 +135,10 @@ fn next_response(function_name: &str, event: &str) -> String {
 }
 
 fn http_response(status: &str, headers: &[(&str, &str)], body: &str) -> String {
-    let mut out = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -159,7 +172,10 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::
     buffer.drain(..head_end + 4);
     let mut lines = head.split("\r\n");
     let mut request_line = lines.next().unwrap_or("").split(' ');
-    let (method, path) = (request_line.next().unwrap_or("").to_string(), request_line.next().unwrap_or("").to_string());
+    let (method, path) = (
+        request_line.next().unwrap_or("").to_string(),
+        request_line.next().unwrap_or("").to_string(),
+    );
     let (mut length, mut chunked) = (0usize, false);
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {

@@ -19,7 +19,19 @@ const CLIENTS: usize = 50;
 /// Requests per second of the `PING_MBULK` test (the form redis-rs sends).
 fn redis_benchmark(port: u16, requests: usize) -> Result<(f64, f64), String> {
     let output = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "ping", "-c", &CLIENTS.to_string(), "-n", &requests.to_string(), "-q"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "ping",
+            "-c",
+            &CLIENTS.to_string(),
+            "-n",
+            &requests.to_string(),
+            "-q",
+        ])
         .output()
         .map_err(|e| format!("redis-benchmark: {e}"))?;
     let text = String::from_utf8_lossy(&output.stdout).replace('\r', "\n");
@@ -45,7 +57,11 @@ pub async fn run(scale: Scale, redis_port: u16, context: &'static SessionContext
         tokens.push(open_session(context, &new_user_id(), false).await.refresh_token);
     }
     let mut admin = connect(&format!("redis://127.0.0.1:{redis_port}")).await;
-    redis::cmd("CONFIG").arg("RESETSTAT").query_async::<()>(&mut admin).await.unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async::<()>(&mut admin)
+        .await
+        .unwrap();
     let started = Instant::now();
     let deadline = started + duration;
     let mut clients = Vec::new();
@@ -71,7 +87,11 @@ pub async fn run(scale: Scale, redis_port: u16, context: &'static SessionContext
         client.await.unwrap();
     }
     let elapsed = started.elapsed();
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut admin).await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
     let script_us: f64 = info
         .lines()
         .find_map(|l| l.strip_prefix("cmdstat_evalsha:"))
@@ -103,11 +123,27 @@ pub async fn run(scale: Scale, redis_port: u16, context: &'static SessionContext
     ]];
     match &ceiling {
         Ok((inline, mbulk)) => {
-            rows.push(vec!["redis-benchmark PING_MBULK (ceiling)".into(), format!("{mbulk:.0}/s"), String::new()]);
-            rows.push(vec!["redis-benchmark PING_INLINE".into(), format!("{inline:.0}/s"), String::new()]);
-            rows.push(vec!["refresh / PING_MBULK ceiling".into(), fmt_ratio(refresh_rps / mbulk), String::new()]);
+            rows.push(vec![
+                "redis-benchmark PING_MBULK (ceiling)".into(),
+                format!("{mbulk:.0}/s"),
+                String::new(),
+            ]);
+            rows.push(vec![
+                "redis-benchmark PING_INLINE".into(),
+                format!("{inline:.0}/s"),
+                String::new(),
+            ]);
+            rows.push(vec![
+                "refresh / PING_MBULK ceiling".into(),
+                fmt_ratio(refresh_rps / mbulk),
+                String::new(),
+            ]);
         }
-        Err(e) => rows.push(vec!["redis-benchmark".into(), "failed".into(), e.lines().next().unwrap_or("").into()]),
+        Err(e) => rows.push(vec![
+            "redis-benchmark".into(),
+            "failed".into(),
+            e.lines().next().unwrap_or("").into(),
+        ]),
     }
     rows.push(vec![
         format!(

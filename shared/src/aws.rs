@@ -22,13 +22,19 @@ fn var(name: &str) -> Option<String> {
 
 /// `service_env` is the service's endpoint suffix, e.g. `DYNAMODB` or `SECRETS_MANAGER`;
 /// `endpoint`, when given, wins over the environment (tests point at local servers).
-pub fn sdk_config(service_env: &str, endpoint: Option<&str>, timeouts: TimeoutConfig, retry: RetryConfig) -> Result<SdkConfig, ConfigError> {
+pub fn sdk_config(
+    service_env: &str,
+    endpoint: Option<&str>,
+    timeouts: TimeoutConfig,
+    retry: RetryConfig,
+) -> Result<SdkConfig, ConfigError> {
     let region = var("AWS_REGION")
         .or_else(|| var("AWS_DEFAULT_REGION"))
         .ok_or_else(|| ConfigError("AWS_REGION must be set (Lambda sets it)".into()))?;
     let (Some(access_key), Some(secret_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
         return Err(ConfigError(
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (Lambda sets them from the function's role)".into(),
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (Lambda sets them from the function's role)"
+                .into(),
         ));
     };
     let credentials = Credentials::new(access_key, secret_key, var("AWS_SESSION_TOKEN"), None, "environment");
@@ -37,7 +43,9 @@ pub fn sdk_config(service_env: &str, endpoint: Option<&str>, timeouts: TimeoutCo
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .timeout_config(timeouts)
         .retry_config(retry);
-    let endpoint = endpoint.map(str::to_owned).or_else(|| var(&format!("AWS_ENDPOINT_URL_{service_env}")));
+    let endpoint = endpoint
+        .map(str::to_owned)
+        .or_else(|| var(&format!("AWS_ENDPOINT_URL_{service_env}")));
     if let Some(endpoint) = endpoint.or_else(|| var("AWS_ENDPOINT_URL")) {
         builder = builder.endpoint_url(endpoint);
     }

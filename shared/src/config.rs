@@ -96,11 +96,14 @@ impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let keys_json = match (var("AUTH_KEYS"), var("AUTH_KEYS_FILE"), var("AUTH_KEYS_SECRET_ARN")) {
             (Some(json), _, _) => json,
-            (None, Some(path), _) => std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError(format!("AUTH_KEYS_FILE {path}: {e}")))?,
+            (None, Some(path), _) => {
+                std::fs::read_to_string(&path).map_err(|e| ConfigError(format!("AUTH_KEYS_FILE {path}: {e}")))?
+            }
             (None, None, Some(secret_id)) => crate::secrets::fetch_key_document(&secret_id).await?,
             (None, None, None) => {
-                return Err(ConfigError("one of AUTH_KEYS, AUTH_KEYS_FILE or AUTH_KEYS_SECRET_ARN must be set".into()))
+                return Err(ConfigError(
+                    "one of AUTH_KEYS, AUTH_KEYS_FILE or AUTH_KEYS_SECRET_ARN must be set".into(),
+                ))
             }
         };
         let settings = Settings {
@@ -118,7 +121,12 @@ impl Settings {
                 url: var("REDIS_URL").ok_or_else(|| ConfigError("REDIS_URL must be set".into()))?,
                 cluster: matches!(var("REDIS_CLUSTER").as_deref(), Some("1" | "true" | "yes")),
                 cluster_seeds: var("REDIS_CLUSTER_NODES")
-                    .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                    .map(|v| {
+                        v.split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty())
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 ca_cert_file: var("REDIS_CA_CERT_FILE"),
                 connect_timeout: millis("REDIS_CONNECT_TIMEOUT_MS", 500)?,

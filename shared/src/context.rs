@@ -16,7 +16,10 @@ pub struct KeyContext {
 impl KeyContext {
     pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
         let keys = KeySet::from_json(&settings.keys_json)?;
-        Ok(KeyContext { issuer: settings.issuer.clone(), tokens: Tokens::new(settings, keys) })
+        Ok(KeyContext {
+            issuer: settings.issuer.clone(),
+            tokens: Tokens::new(settings, keys),
+        })
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -37,7 +40,11 @@ impl SessionContext {
         let keys = KeySet::from_json(&settings.keys_json)?;
         let tokens = Tokens::new(&settings, keys);
         let whitelist = Whitelist::new(&settings, RedisClient::new(&settings.redis)?);
-        Ok(SessionContext { settings, tokens, whitelist })
+        Ok(SessionContext {
+            settings,
+            tokens,
+            whitelist,
+        })
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -65,7 +72,11 @@ impl AccountContext {
     pub async fn new(settings: Settings) -> Result<Self, ConfigError> {
         let users = crate::users::UserStore::new(&settings.dynamodb)?;
         let limiter = crate::whitelist::SignInLimiter::new(&settings);
-        Ok(AccountContext { sessions: SessionContext::new(settings)?.ready_to_sign()?, users, limiter })
+        Ok(AccountContext {
+            sessions: SessionContext::new(settings)?.ready_to_sign()?,
+            users,
+            limiter,
+        })
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {

@@ -36,7 +36,9 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
@@ -86,7 +88,9 @@ impl std::fmt::Debug for Password {
 }
 
 /// Email and password of a sign-up or sign-in body, with every field problem reported.
-pub fn parse_credentials(object: serde_json::Map<String, serde_json::Value>) -> Result<(Email, Password), crate::ApiError> {
+pub fn parse_credentials(
+    object: serde_json::Map<String, serde_json::Value>,
+) -> Result<(Email, Password), crate::ApiError> {
     let mut fields = crate::http::Fields::new(object, &["email", "password"]);
     let raw_email = fields.string("email");
     let raw_password = fields.string("password");
@@ -98,7 +102,9 @@ pub fn parse_credentials(object: serde_json::Map<String, serde_json::Value>) -> 
     let password = if fields.has_error("password") {
         None
     } else {
-        Password::parse(raw_password).map_err(|m| fields.reject("password", m)).ok()
+        Password::parse(raw_password)
+            .map_err(|m| fields.reject("password", m))
+            .ok()
     };
     fields.finish()?;
     match (email, password) {
@@ -118,8 +124,19 @@ mod tests {
 
     #[test]
     fn invalid_emails_are_refused() {
-        for bad in ["", "plain", "a@b", "@example.com", "a@.com", "a..b@example.com", "a b@example.com",
-            "é@example.com", "a@exa\u{0}mple.com", "a@-x.com", "a\n@example.com"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@example.com",
+            "a@.com",
+            "a..b@example.com",
+            "a b@example.com",
+            "é@example.com",
+            "a@exa\u{0}mple.com",
+            "a@-x.com",
+            "a\n@example.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());

@@ -23,12 +23,16 @@ pub enum ApiError {
     /// Any invalid, expired, revoked or reused token, or a missing one.
     InvalidToken,
     /// The route exists but not with this method.
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed {
+        allow: &'static str,
+    },
     EmailTaken,
     PayloadTooLarge,
     UnsupportedMediaType,
     /// Too many sign-in attempts; retry after this long.
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        retry_after: Duration,
+    },
     /// Redis or DynamoDB unreachable or timing out.
     Unavailable,
     /// A bug. The cause is logged where it happened.

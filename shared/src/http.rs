@@ -157,12 +157,19 @@ impl ClientInfo {
             .filter(|c| !c.is_control())
             .take(MAX_USER_AGENT_CHARS)
             .collect();
-        ClientInfo { ip: ip.unwrap_or_else(|| "unknown".into()), user_agent }
+        ClientInfo {
+            ip: ip.unwrap_or_else(|| "unknown".into()),
+            user_agent,
+        }
     }
 }
 
 fn header_str(request: &Request, name: &str) -> Option<String> {
-    request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn base_response(status: StatusCode) -> lambda_http::http::response::Builder {
@@ -190,7 +197,9 @@ pub fn json_response_with_cache(status: StatusCode, body: &Value, cache_control:
 }
 
 pub fn no_content() -> Response<Body> {
-    base_response(StatusCode::NO_CONTENT).body(Body::Empty).expect("static headers are valid")
+    base_response(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .expect("static headers are valid")
 }
 
 /// The one place an [`ApiError`] becomes a response.
@@ -222,7 +231,9 @@ mod tests {
         let mut fields = Fields::new(object, &["email", "password"]);
         fields.string("email");
         fields.string("password");
-        let ApiError::Validation(errors) = fields.finish().unwrap_err() else { panic!() };
+        let ApiError::Validation(errors) = fields.finish().unwrap_err() else {
+            panic!()
+        };
         assert_eq!(errors["email"], "must be a string");
         assert_eq!(errors["password"], "is required");
         assert_eq!(errors["extra"], "unknown field");

@@ -103,7 +103,10 @@ fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
         if count == 0 || count > 4 || rest.len() < count {
             return None;
         }
-        (rest[..count].iter().fold(0, |n, &b| (n << 8) | usize::from(b)), &rest[count..])
+        (
+            rest[..count].iter().fold(0, |n, &b| (n << 8) | usize::from(b)),
+            &rest[count..],
+        )
     };
     (found == tag && rest.len() >= length).then(|| rest.split_at(length))
 }
@@ -127,7 +130,11 @@ fn rsa_public_parts(pkcs1_der: &[u8]) -> Option<(DecodingKey, Jwk)> {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let jwk = Jwk {
         common: CommonParameters::default(),
-        algorithm: AlgorithmParameters::RSA(RSAKeyParameters { key_type: RSAKeyType::RSA, n: b64.encode(&n), e: b64.encode(&e) }),
+        algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
+            key_type: RSAKeyType::RSA,
+            n: b64.encode(&n),
+            e: b64.encode(&e),
+        }),
     };
     Some((DecodingKey::from_rsa_raw_components(&n, &e), jwk))
 }
@@ -154,7 +161,9 @@ fn parse_algorithm(alg: &str) -> Result<Algorithm, ConfigError> {
         "RS256" => Ok(Algorithm::RS256),
         "ES256" => Ok(Algorithm::ES256),
         "EdDSA" => Ok(Algorithm::EdDSA),
-        other => Err(ConfigError(format!("unsupported id-token algorithm {other:?} (RS256, ES256 or EdDSA)"))),
+        other => Err(ConfigError(format!(
+            "unsupported id-token algorithm {other:?} (RS256, ES256 or EdDSA)"
+        ))),
     }
 }
 
@@ -178,7 +187,11 @@ impl KeySet {
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         // serde's message may quote the document; report only where it failed.
         let document: KeyDocument = serde_json::from_str(json).map_err(|e| {
-            ConfigError(format!("the key document is not valid (line {}, column {})", e.line(), e.column()))
+            ConfigError(format!(
+                "the key document is not valid (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
         })?;
 
         let mut id_verifying = HashMap::new();
@@ -188,23 +201,31 @@ impl KeySet {
             let bad_key = |what: &str| ConfigError(format!("id-token key {:?}: {what}", entry.kid));
             let (decoding, mut jwk) = match (&entry.private_key_pem, &entry.public_key_pem) {
                 (Some(private_pem), _) => {
-                    let encoding = encoding_key(algorithm, private_pem).map_err(|_| bad_key("unreadable private key"))?;
+                    let encoding =
+                        encoding_key(algorithm, private_pem).map_err(|_| bad_key("unreadable private key"))?;
                     let (decoding, jwk) = if algorithm == Algorithm::RS256 {
                         rsa_public_parts(encoding.as_bytes()).ok_or_else(|| bad_key("unreadable RSA private key"))?
                     } else {
-                        let jwk = Jwk::from_encoding_key(&encoding, algorithm).map_err(|_| bad_key("unreadable private key"))?;
+                        let jwk = Jwk::from_encoding_key(&encoding, algorithm)
+                            .map_err(|_| bad_key("unreadable private key"))?;
                         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| bad_key("unusable public key"))?;
                         (decoding, jwk)
                     };
                     if index == 0 {
                         let rsa_key_pair = OnceLock::new();
-                        id_signing = Some(SigningKey { kid: entry.kid.clone(), algorithm, encoding, rsa_key_pair });
+                        id_signing = Some(SigningKey {
+                            kid: entry.kid.clone(),
+                            algorithm,
+                            encoding,
+                            rsa_key_pair,
+                        });
                     }
                     (decoding, jwk)
                 }
                 (None, Some(public_pem)) => {
                     let decoding = decoding_key(algorithm, public_pem).map_err(|_| bad_key("unreadable public key"))?;
-                    let jwk = Jwk::from_decoding_key(&decoding, Some(algorithm)).map_err(|_| bad_key("unreadable public key"))?;
+                    let jwk = Jwk::from_decoding_key(&decoding, Some(algorithm))
+                        .map_err(|_| bad_key("unreadable public key"))?;
                     (decoding, jwk)
                 }
                 (None, None) => return Err(bad_key("needs privateKeyPem or publicKeyPem")),
@@ -216,7 +237,17 @@ impl KeySet {
                 Algorithm::EdDSA => KeyAlgorithm::EdDSA,
                 _ => KeyAlgorithm::RS256,
             });
-            if id_verifying.insert(entry.kid.clone(), VerifyingKey { algorithm, decoding, jwk }).is_some() {
+            if id_verifying
+                .insert(
+                    entry.kid.clone(),
+                    VerifyingKey {
+                        algorithm,
+                        decoding,
+                        jwk,
+                    },
+                )
+                .is_some()
+            {
                 return Err(bad_key("kid used twice"));
             }
         }
@@ -229,7 +260,10 @@ impl KeySet {
                 .decode(entry.secret.trim())
                 .map_err(|_| ConfigError(format!("refresh secret {:?} is not base64", entry.kid)))?;
             if bytes.len() < MIN_SECRET_BYTES {
-                return Err(ConfigError(format!("refresh secret {:?} must be at least 32 bytes", entry.kid)));
+                return Err(ConfigError(format!(
+                    "refresh secret {:?} must be at least 32 bytes",
+                    entry.kid
+                )));
             }
             let secret = RefreshSecret {
                 encoding: EncodingKey::from_secret(&bytes),
@@ -246,10 +280,20 @@ impl KeySet {
             .ok_or_else(|| ConfigError("refreshSecrets must hold at least one secret".into()))?;
 
         // Published in the document's order: the signing key first.
-        let keys = document.id_token_keys.iter().map(|e| id_verifying[&e.kid].jwk.clone()).collect();
+        let keys = document
+            .id_token_keys
+            .iter()
+            .map(|e| id_verifying[&e.kid].jwk.clone())
+            .collect();
         let jwks = serde_json::to_value(JwkSet { keys }).map_err(|e| ConfigError(format!("JWKS: {e}")))?;
 
-        Ok(KeySet { id_signing, id_verifying, refresh_signing_kid, refresh_secrets, jwks })
+        Ok(KeySet {
+            id_signing,
+            id_verifying,
+            refresh_signing_kid,
+            refresh_secrets,
+            jwks,
+        })
     }
 }
 
@@ -261,7 +305,11 @@ mod tests {
 
     fn pem(label: &str, der: &[u8]) -> String {
         let body = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
         format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
     }
 
@@ -277,13 +325,19 @@ mod tests {
     fn the_published_rsa_key_is_the_public_half_of_the_signing_key_without_importing_it() {
         let pair = aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
         let keys = KeySet::from_json(&document(&pem("PRIVATE KEY", pair.as_der().unwrap().as_ref()))).unwrap();
-        assert!(keys.id_signing.rsa_key_pair.get().is_none(), "parsing the document does not import the private key");
+        assert!(
+            keys.id_signing.rsa_key_pair.get().is_none(),
+            "parsing the document does not import the private key"
+        );
 
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let public = pair.public_key();
         let jwk = &keys.jwks["keys"][0];
         assert_eq!(jwk["n"], b64.encode(public.modulus().big_endian_without_leading_zero()));
-        assert_eq!(jwk["e"], b64.encode(public.exponent().big_endian_without_leading_zero()));
+        assert_eq!(
+            jwk["e"],
+            b64.encode(public.exponent().big_endian_without_leading_zero())
+        );
         let imported = keys.id_signing.rsa_key_pair().unwrap().unwrap();
         assert_eq!(imported.public_key().as_ref(), public.as_ref());
     }

@@ -16,7 +16,8 @@ const LANES: u32 = 1;
 /// A hash of a random password nobody knows, with the same parameters as real ones.
 /// Sign-in verifies it when the email is unknown, so an unknown email costs the same
 /// time as a wrong password and timing tells no one which emails exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2lnbi1pbi10aW1pbmctZHVtbXk$3q/9KXvCWbnx7LuXQWC5SCk0RksGA1q5ypX5FszcZ0g";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2lnbi1pbi10aW1pbmctZHVtbXk$3q/9KXvCWbnx7LuXQWC5SCk0RksGA1q5ypX5FszcZ0g";
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(MEMORY_KIB, PASSES, LANES, None).expect("OWASP parameters are valid");
@@ -28,8 +29,12 @@ pub async fn hash(password: &Password) -> Result<String, ApiError> {
     let password = password.expose().to_owned();
     tokio::task::spawn_blocking(move || {
         // 16 bytes from the OS generator (uuid v4 draws them from getrandom).
-        let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes()).map_err(|_| argon2::password_hash::Error::SaltInvalid(argon2::password_hash::errors::InvalidValue::Malformed))?;
-        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes()).map_err(|_| {
+            argon2::password_hash::Error::SaltInvalid(argon2::password_hash::errors::InvalidValue::Malformed)
+        })?;
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(|_| ApiError::Internal)?
@@ -63,7 +68,10 @@ mod tests {
         let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
         let params = Params::try_from(&parsed).unwrap();
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
-        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (MEMORY_KIB, PASSES, LANES));
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (MEMORY_KIB, PASSES, LANES)
+        );
     }
 
     #[tokio::test]

@@ -43,7 +43,12 @@ impl ConnectionLike for Connection {
         }
     }
 
-    fn req_packed_commands<'a>(&'a mut self, pipeline: &'a Pipeline, offset: usize, count: usize) -> RedisFuture<'a, Vec<Value>> {
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Connection::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
             Connection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
@@ -60,7 +65,10 @@ impl ConnectionLike for Connection {
 
 enum Source {
     Standalone(ConnectionManager),
-    Cluster { client: redis::cluster::ClusterClient, connection: OnceCell<ClusterConnection> },
+    Cluster {
+        client: redis::cluster::ClusterClient,
+        connection: OnceCell<ClusterConnection>,
+    },
 }
 
 pub struct RedisClient {
@@ -70,9 +78,14 @@ pub struct RedisClient {
 }
 
 fn tls_certificates(settings: &RedisSettings) -> Result<Option<TlsCertificates>, ConfigError> {
-    let Some(path) = &settings.ca_cert_file else { return Ok(None) };
+    let Some(path) = &settings.ca_cert_file else {
+        return Ok(None);
+    };
     let root_cert = std::fs::read(path).map_err(|e| ConfigError(format!("REDIS_CA_CERT_FILE {path}: {e}")))?;
-    Ok(Some(TlsCertificates { client_tls: None, root_cert: Some(root_cert) }))
+    Ok(Some(TlsCertificates {
+        client_tls: None,
+        root_cert: Some(root_cert),
+    }))
 }
 
 impl RedisClient {
@@ -94,7 +107,10 @@ impl RedisClient {
             if let Some(certificates) = certificates {
                 builder = builder.certs(certificates);
             }
-            Source::Cluster { client: builder.build().map_err(bad)?, connection: OnceCell::new() }
+            Source::Cluster {
+                client: builder.build().map_err(bad)?,
+                connection: OnceCell::new(),
+            }
         } else {
             let client = match certificates {
                 Some(certificates) => redis::Client::build_with_tls(settings.url.as_str(), certificates),
@@ -109,7 +125,10 @@ impl RedisClient {
                 .set_max_delay(Duration::from_millis(100));
             Source::Standalone(ConnectionManager::new_lazy_with_config(client, config).map_err(bad)?)
         };
-        Ok(RedisClient { source, attempt_deadline: settings.connect_timeout + settings.response_timeout })
+        Ok(RedisClient {
+            source,
+            attempt_deadline: settings.connect_timeout + settings.response_timeout,
+        })
     }
 
     async fn connection(&self) -> RedisResult<Connection> {
@@ -150,7 +169,9 @@ impl RedisClient {
                 }
             }
         }
-        Err(last_error.map(|e| classify(operation, &e)).unwrap_or(ApiError::Unavailable))
+        Err(last_error
+            .map(|e| classify(operation, &e))
+            .unwrap_or(ApiError::Unavailable))
     }
 }
 
@@ -165,7 +186,12 @@ fn classify(operation: &'static str, e: &RedisError) -> ApiError {
         tracing::error!(operation, "redis refused the configured credentials");
         return ApiError::Unavailable;
     }
-    if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_cluster_error() {
+    if e.is_timeout()
+        || e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_cluster_error()
+    {
         tracing::error!(operation, error_kind = ?e.kind(), "redis unavailable");
         ApiError::Unavailable
     } else {

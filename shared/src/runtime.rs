@@ -53,8 +53,13 @@ where
     let started = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
-    let request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
-    let outcome = AssertUnwindSafe(async move { handler(context, request).await }).catch_unwind().await;
+    let request_id = request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    let outcome = AssertUnwindSafe(async move { handler(context, request).await })
+        .catch_unwind()
+        .await;
     let response = match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => error_response(&error),
@@ -74,7 +79,10 @@ where
 }
 
 /// The whole `main` of an HTTP function: logging, the context built once, the runtime loop.
-pub async fn run_http<C, F, Fut>(context: Result<C, crate::config::ConfigError>, handler: F) -> Result<(), lambda_http::Error>
+pub async fn run_http<C, F, Fut>(
+    context: Result<C, crate::config::ConfigError>,
+    handler: F,
+) -> Result<(), lambda_http::Error>
 where
     C: Send + Sync + 'static,
     F: Fn(&'static C, Request) -> Fut + Copy + Send + Sync + 'static,
@@ -93,13 +101,17 @@ where
 pub type Error = lambda_http::Error;
 
 /// The whole `main` of the authorizer function (a plain Lambda event, not HTTP).
-pub async fn run_authorizer(context: Result<crate::context::SessionContext, crate::config::ConfigError>) -> Result<(), Error> {
+pub async fn run_authorizer(
+    context: Result<crate::context::SessionContext, crate::config::ConfigError>,
+) -> Result<(), Error> {
     use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
     use lambda_runtime::LambdaEvent;
     let context = context.inspect_err(|e| tracing::error!(error = %e, "function cannot start"))?;
     let context: &'static crate::context::SessionContext = Box::leak(Box::new(context));
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-        Ok::<_, Error>(crate::api::authorizer::handle(context, event.payload).await)
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
+            Ok::<_, Error>(crate::api::authorizer::handle(context, event.payload).await)
+        },
+    ))
     .await
 }

@@ -15,17 +15,28 @@ pub async fn fetch_key_document(secret_id: &str) -> Result<String, ConfigError> 
         .build();
     let config = crate::aws::sdk_config("SECRETS_MANAGER", None, timeouts, RetryConfig::standard())?;
     let client = aws_sdk_secretsmanager::Client::new(&config);
-    let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
-        // The SDK's message names the secret and the cause, never its value.
-        ConfigError(format!("cannot read the key secret {secret_id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)))
-    })?;
-    output
-        .secret_string
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| ConfigError(format!("the key secret {secret_id} is empty: put the key document in it")))
+    let output = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            // The SDK's message names the secret and the cause, never its value.
+            ConfigError(format!(
+                "cannot read the key secret {secret_id}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    output.secret_string.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+        ConfigError(format!(
+            "the key secret {secret_id} is empty: put the key document in it"
+        ))
+    })
 }
 
 #[cfg(not(feature = "secrets-manager"))]
 pub async fn fetch_key_document(_secret_id: &str) -> Result<String, ConfigError> {
-    Err(ConfigError("AUTH_KEYS_SECRET_ARN needs the `secrets-manager` feature of the shared crate".into()))
+    Err(ConfigError(
+        "AUTH_KEYS_SECRET_ARN needs the `secrets-manager` feature of the shared crate".into(),
+    ))
 }

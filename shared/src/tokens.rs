@@ -96,7 +96,13 @@ impl Tokens {
         &self.keys.refresh_signing_kid
     }
 
-    pub fn mint_id_token(&self, user_id: &str, session_id: &str, email: &str, now_secs: u64) -> Result<String, ApiError> {
+    pub fn mint_id_token(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        email: &str,
+        now_secs: u64,
+    ) -> Result<String, ApiError> {
         let claims = IdClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -110,10 +116,13 @@ impl Tokens {
         let signing = &self.keys.id_signing;
         let mut header = Header::new(signing.algorithm);
         header.kid = Some(signing.kid.clone());
-        let signed = signing.rsa_key_pair().map_err(|e| e.to_string()).and_then(|pair| match pair {
-            Some(pair) => sign_rs256(pair, &header, &claims),
-            None => encode(&header, &claims, &signing.encoding).map_err(|e| e.to_string()),
-        });
+        let signed = signing
+            .rsa_key_pair()
+            .map_err(|e| e.to_string())
+            .and_then(|pair| match pair {
+                Some(pair) => sign_rs256(pair, &header, &claims),
+                None => encode(&header, &claims, &signing.encoding).map_err(|e| e.to_string()),
+            });
         signed.map_err(|e| {
             tracing::error!(error = %e, "id token signing failed");
             ApiError::Internal
@@ -177,9 +186,13 @@ impl Tokens {
     pub fn verify_refresh_token(&self, token: &str, now_secs: u64) -> Result<RefreshClaims, ApiError> {
         let kid = header_kid(token)?;
         let secret = self.keys.refresh_secrets.get(&kid).ok_or(ApiError::InvalidToken)?;
-        let claims = decode::<RefreshClaims>(token, &secret.decoding, &self.validation(Algorithm::HS256, &self.refresh_audience))
-            .map_err(|_| ApiError::InvalidToken)?
-            .claims;
+        let claims = decode::<RefreshClaims>(
+            token,
+            &secret.decoding,
+            &self.validation(Algorithm::HS256, &self.refresh_audience),
+        )
+        .map_err(|_| ApiError::InvalidToken)?
+        .claims;
         reject_future_iat(claims.iat, now_secs)?;
         Ok(claims)
     }
@@ -194,8 +207,13 @@ fn sign_rs256(pair: &aws_lc_rs::signature::RsaKeyPair, header: &Header, claims: 
     let claims = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
     let message = format!("{}.{}", b64.encode(header), b64.encode(claims));
     let mut signature = vec![0; pair.public_modulus_len()];
-    pair.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message.as_bytes(), &mut signature)
-        .map_err(|_| "RSA signature failed".to_string())?;
+    pair.sign(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        message.as_bytes(),
+        &mut signature,
+    )
+    .map_err(|_| "RSA signature failed".to_string())?;
     Ok(format!("{message}.{}", b64.encode(signature)))
 }
 
@@ -203,7 +221,10 @@ fn header_kid(token: &str) -> Result<String, ApiError> {
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         return Err(ApiError::InvalidToken);
     }
-    decode_header(token).ok().and_then(|h| h.kid).ok_or(ApiError::InvalidToken)
+    decode_header(token)
+        .ok()
+        .and_then(|h| h.kid)
+        .ok_or(ApiError::InvalidToken)
 }
 
 /// jsonwebtoken checks `exp` (and `nbf` when asked) but not a token issued in the future.

@@ -77,9 +77,14 @@ impl UserStore {
             .operation_attempt_timeout(settings.operation_timeout.mul_f32(0.6))
             .operation_timeout(settings.operation_timeout)
             .build();
-        let retry = RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(20));
+        let retry = RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(20));
         let config = crate::aws::sdk_config("DYNAMODB", settings.endpoint.as_deref(), timeouts, retry)?;
-        Ok(UserStore { client: Client::new(&config), table: settings.table.clone() })
+        Ok(UserStore {
+            client: Client::new(&config),
+            table: settings.table.clone(),
+        })
     }
 
     pub fn client(&self) -> &Client {
@@ -116,7 +121,12 @@ impl UserStore {
 
         let mut backoff = Duration::from_millis(25);
         for attempt in 1..=TRANSACTION_ATTEMPTS {
-            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
             let error = match result {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
@@ -127,7 +137,12 @@ impl UserStore {
                     TransactWriteItemsError::TransactionCanceledException(e) => Some(e),
                     _ => None,
                 })
-                .map(|e| e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect())
+                .map(|e| {
+                    e.cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_owned())
+                        .collect()
+                })
                 .unwrap_or_default();
             // Reasons are in item order: [user item, email item].
             if reasons.get(1).map(String::as_str) == Some("ConditionalCheckFailed") {

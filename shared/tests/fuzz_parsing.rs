@@ -31,9 +31,8 @@ fn jsonish() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..64),
         "[{}\\[\\]\":,a-z0-9 .@\\\\u-]{0,80}".prop_map(String::into_bytes),
-        (".{0,40}", ".{0,40}", ".{0,10}").prop_map(|(e, p, extra)| {
-            format!(r#"{{"email":"{e}","password":"{p}"{extra}}}"#).into_bytes()
-        }),
+        (".{0,40}", ".{0,40}", ".{0,10}")
+            .prop_map(|(e, p, extra)| { format!(r#"{{"email":"{e}","password":"{p}"{extra}}}"#).into_bytes() }),
     ]
 }
 
@@ -130,7 +129,14 @@ mod tokens {
             let tokens = Tokens::new(&settings, KeySet::from_json(&settings.keys_json).unwrap());
             let now = shared::time::now_millis() / 1000;
             let id = tokens.mint_id_token("user", "session", "a@example.com", now).unwrap();
-            let grant = RefreshGrant { user_id: "user".into(), session_id: "session".into(), jti: "j".into(), issued_at: now, expires_at: now + 3600, kid: "r1".into() };
+            let grant = RefreshGrant {
+                user_id: "user".into(),
+                session_id: "session".into(),
+                jti: "j".into(),
+                issued_at: now,
+                expires_at: now + 3600,
+                kid: "r1".into(),
+            };
             let refresh = tokens.mint_refresh_token(&grant).unwrap();
             (tokens, id, refresh)
         })

@@ -57,7 +57,10 @@ fn openssl(args: &[&str], stdin: Option<&str>) -> String {
 }
 
 pub fn rsa_private_pem() -> String {
-    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"], None)
+    openssl(
+        &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        None,
+    )
 }
 
 pub fn public_pem_of(private_pem: &str) -> String {
@@ -76,7 +79,12 @@ pub fn keys() -> &'static TestKeys {
             previous_kid: "test-id-previous".into(),
             previous_private_pem: rsa_private_pem(),
             refresh_kid: "test-rt-1".into(),
-            refresh_secret: uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect(),
+            refresh_secret: uuid::Uuid::new_v4()
+                .as_bytes()
+                .iter()
+                .chain(uuid::Uuid::new_v4().as_bytes())
+                .copied()
+                .collect(),
         }
     })
 }
@@ -183,8 +191,20 @@ pub async fn create_table(endpoint: &str, table: &str) {
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .expect("create the users table");
@@ -228,8 +248,17 @@ impl TestResponse {
             Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
             _ => String::new(),
         };
-        let body = if raw_body.is_empty() { Value::Null } else { serde_json::from_str(&raw_body).expect("response bodies are JSON") };
-        TestResponse { status, headers, body, raw_body }
+        let body = if raw_body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&raw_body).expect("response bodies are JSON")
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+            raw_body,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -237,11 +266,17 @@ impl TestResponse {
     }
 
     pub fn id_token(&self) -> String {
-        self.body["tokens"]["idToken"].as_str().unwrap_or_else(|| panic!("no idToken in {self:?}")).to_string()
+        self.body["tokens"]["idToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no idToken in {self:?}"))
+            .to_string()
     }
 
     pub fn refresh_token(&self) -> String {
-        self.body["tokens"]["refreshToken"].as_str().unwrap_or_else(|| panic!("no refreshToken in {self:?}")).to_string()
+        self.body["tokens"]["refreshToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no refreshToken in {self:?}"))
+            .to_string()
     }
 
     pub fn error_type(&self) -> &str {
@@ -254,7 +289,12 @@ impl TestResponse {
         assert_eq!(self.error_type(), kind, "unexpected error type in {self:?}");
         let error = self.body["error"].as_object().expect("error object");
         assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert!(error.keys().all(|k| ["type", "message", "fields"].contains(&k.as_str())), "{error:?}");
+        assert!(
+            error
+                .keys()
+                .all(|k| ["type", "message", "fields"].contains(&k.as_str())),
+            "{error:?}"
+        );
         assert_eq!(self.body.as_object().unwrap().len(), 1);
         assert_eq!(self.header("content-type"), Some("application/json"));
     }
@@ -266,7 +306,11 @@ pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&s
     for (name, value) in headers {
         header_map.insert(name.to_lowercase(), json!(value));
     }
-    let user_agent = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("user-agent")).map(|(_, v)| *v).unwrap_or("");
+    let user_agent = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+        .map(|(_, v)| *v)
+        .unwrap_or("");
     json!({
         "version": "2.0",
         "routeKey": format!("{method} {path}"),
@@ -294,16 +338,35 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: Option<
     request_from(method, path, headers, body, "198.51.100.7")
 }
 
-pub fn request_from(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>, source_ip: &str) -> Request {
+pub fn request_from(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    source_ip: &str,
+) -> Request {
     lambda_http::request::from_str(&event(method, path, headers, body, source_ip).to_string()).expect("a valid event")
 }
 
 pub fn json_post(path: &str, body: &Value) -> Request {
-    request("POST", path, &[("content-type", "application/json"), ("user-agent", "e2e-tests/1.0")], Some(&body.to_string()))
+    request(
+        "POST",
+        path,
+        &[("content-type", "application/json"), ("user-agent", "e2e-tests/1.0")],
+        Some(&body.to_string()),
+    )
 }
 
 pub fn bearer(method: &str, path: &str, token: &str) -> Request {
-    request(method, path, &[("authorization", &format!("Bearer {token}")), ("user-agent", "e2e-tests/1.0")], None)
+    request(
+        method,
+        path,
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("user-agent", "e2e-tests/1.0"),
+        ],
+        None,
+    )
 }
 
 pub fn unique_email() -> String {
@@ -340,9 +403,15 @@ impl App {
     }
 
     pub async fn with(settings: Settings) -> App {
-        let accounts = AccountContext::new(settings.clone()).await.expect("valid test settings");
+        let accounts = AccountContext::new(settings.clone())
+            .await
+            .expect("valid test settings");
         let keys = shared::context::KeyContext::new(&settings).unwrap();
-        App { accounts: Box::leak(Box::new(accounts)), keys: Box::leak(Box::new(keys)), settings }
+        App {
+            accounts: Box::leak(Box::new(accounts)),
+            keys: Box::leak(Box::new(keys)),
+            settings,
+        }
     }
 
     pub fn sessions(&self) -> &'static SessionContext {
@@ -367,33 +436,57 @@ impl App {
     }
 
     pub async fn signup(&self, email: &str, password: &str) -> TestResponse {
-        self.call(Function::Signup, json_post("/signup", &json!({"email": email, "password": password}))).await
+        self.call(
+            Function::Signup,
+            json_post("/signup", &json!({"email": email, "password": password})),
+        )
+        .await
     }
 
     pub async fn signin(&self, email: &str, password: &str) -> TestResponse {
-        self.call(Function::Signin, json_post("/signin", &json!({"email": email, "password": password}))).await
+        self.call(
+            Function::Signin,
+            json_post("/signin", &json!({"email": email, "password": password})),
+        )
+        .await
     }
 
     pub async fn signin_from(&self, email: &str, password: &str, ip: &str) -> TestResponse {
         let body = json!({"email": email, "password": password}).to_string();
-        let request = request_from("POST", "/signin", &[("content-type", "application/json")], Some(&body), ip);
+        let request = request_from(
+            "POST",
+            "/signin",
+            &[("content-type", "application/json")],
+            Some(&body),
+            ip,
+        );
         self.call(Function::Signin, request).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
-        self.call(Function::Refresh, json_post("/tokens", &json!({"refreshToken": refresh_token}))).await
+        self.call(
+            Function::Refresh,
+            json_post("/tokens", &json!({"refreshToken": refresh_token})),
+        )
+        .await
     }
 
     pub async fn signout(&self, refresh_token: &str) -> TestResponse {
-        self.call(Function::Signout, json_post("/signout", &json!({"refreshToken": refresh_token}))).await
+        self.call(
+            Function::Signout,
+            json_post("/signout", &json!({"refreshToken": refresh_token})),
+        )
+        .await
     }
 
     pub async fn revoke_all(&self, id_token: &str) -> TestResponse {
-        self.call(Function::RevokeAll, bearer("POST", "/revoke-all", id_token)).await
+        self.call(Function::RevokeAll, bearer("POST", "/revoke-all", id_token))
+            .await
     }
 
     pub async fn list_sessions(&self, id_token: &str) -> TestResponse {
-        self.call(Function::Sessions, bearer("GET", "/sessions", id_token)).await
+        self.call(Function::Sessions, bearer("GET", "/sessions", id_token))
+            .await
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
@@ -402,7 +495,13 @@ impl App {
 
     /// The authorizer's answer for `Authorization: Bearer <token>`.
     pub async fn authorize(&self, token: &str) -> api::authorizer::AuthorizerResponse {
-        let mut event = event("GET", "/me", &[("authorization", &format!("Bearer {token}"))], None, "198.51.100.7");
+        let mut event = event(
+            "GET",
+            "/me",
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+            "198.51.100.7",
+        );
         event["type"] = json!("REQUEST");
         event["identitySource"] = json!([format!("Bearer {token}")]);
         event["routeArn"] = json!("arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/me");
@@ -419,7 +518,10 @@ impl App {
     }
 
     /// An item of the users table (strongly consistent), for assertions.
-    pub async fn dynamodb_item(&self, pk: &str) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn dynamodb_item(
+        &self,
+        pk: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         self.accounts
             .users
             .client()
@@ -444,6 +546,8 @@ impl App {
 pub fn claims_of(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }

@@ -22,7 +22,9 @@ pub fn free_cluster_port() -> u16 {
 }
 
 pub fn run_dir() -> PathBuf {
-    let base = std::env::var("TEST_RUN_DIR").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
+    let base = std::env::var("TEST_RUN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir());
     let dir = base.join(format!("proc-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -51,7 +53,13 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     fn spawn(port: u16, command: Vec<String>, ready_within: Duration) -> Self {
-        let mut server = ServerProcess { port, child: None, command, ready_within, dir: run_dir() };
+        let mut server = ServerProcess {
+            port,
+            child: None,
+            command,
+            ready_within,
+            dir: run_dir(),
+        };
         server.start();
         server
     }
@@ -100,7 +108,13 @@ impl ServerProcess {
     /// moto's server: a local AWS API endpoint (here for Secrets Manager).
     pub fn moto() -> Self {
         let port = free_port();
-        let command = vec!["moto_server".into(), "-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
+        let command = vec![
+            "moto_server".into(),
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ];
         Self::spawn(port, command, Duration::from_secs(30))
     }
 

@@ -66,7 +66,11 @@ impl Endpoint {
         let response = match self {
             Endpoint::Authorizer => {
                 let answer = app.authorize(token).await;
-                return if !answer.is_authorized && answer.context.is_none() { Ok(()) } else { Err(format!("allowed it: {answer:?}")) };
+                return if !answer.is_authorized && answer.context.is_none() {
+                    Ok(())
+                } else {
+                    Err(format!("allowed it: {answer:?}"))
+                };
             }
             Endpoint::Refresh => app.refresh(token).await,
             Endpoint::Signout => app.signout(token).await,
@@ -77,7 +81,11 @@ impl Endpoint {
         if response.status == 401 && response.error_type() == "invalid-token" && !message.is_empty() {
             Ok(())
         } else {
-            Err(format!("answered {} {}", response.status, shortened(&response.raw_body)))
+            Err(format!(
+                "answered {} {}",
+                response.status,
+                shortened(&response.raw_body)
+            ))
         }
     }
 }
@@ -123,14 +131,27 @@ impl Session {
     async fn still_works(&mut self, app: &App) -> Result<(), String> {
         let refreshed = app.refresh(&self.refresh_token).await;
         if refreshed.status != 200 {
-            return Err(format!("the victim's refresh token no longer refreshes: {} {}", refreshed.status, shortened(&refreshed.raw_body)));
+            return Err(format!(
+                "the victim's refresh token no longer refreshes: {} {}",
+                refreshed.status,
+                shortened(&refreshed.raw_body)
+            ));
         }
         self.id_token = refreshed.id_token();
         self.refresh_token = refreshed.refresh_token();
         let listed = app.list_sessions(&self.id_token).await;
-        let ids: Vec<&str> = listed.body["sessions"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()).collect();
+        let ids: Vec<&str> = listed.body["sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["id"].as_str())
+            .collect();
         if listed.status != 200 || !ids.contains(&self.sid.as_str()) {
-            return Err(format!("the victim's session is no longer listed: {} {}", listed.status, shortened(&listed.raw_body)));
+            return Err(format!(
+                "the victim's session is no longer listed: {} {}",
+                listed.status,
+                shortened(&listed.raw_body)
+            ));
         }
         if !app.authorize(&self.id_token).await.is_authorized {
             return Err("the victim's fresh id token is no longer authorized".into());
@@ -143,7 +164,10 @@ impl Session {
 async fn whitelist_state(app: &App, user_id: &str) -> Vec<BTreeMap<Vec<u8>, Vec<u8>>> {
     let mut redis = app.redis().await;
     let mut state = vec![];
-    for key in [shared::whitelist::sessions_key(user_id), shared::whitelist::metadata_key(user_id)] {
+    for key in [
+        shared::whitelist::sessions_key(user_id),
+        shared::whitelist::metadata_key(user_id),
+    ] {
         state.push(redis::cmd("HGETALL").arg(key).query_async(&mut redis).await.unwrap());
     }
     state
@@ -199,8 +223,16 @@ const ATTACKER_SECRET: &[u8] = b"the attacker's own 32+ byte HMAC secret, not th
 fn service_key(carrier: Carrier) -> (Algorithm, &'static str, EncodingKey) {
     let k = keys();
     match carrier {
-        Carrier::IdToken => (Algorithm::RS256, &k.current_kid, EncodingKey::from_rsa_pem(k.current_private_pem.as_bytes()).unwrap()),
-        Carrier::RefreshToken => (Algorithm::HS256, &k.refresh_kid, EncodingKey::from_secret(&k.refresh_secret)),
+        Carrier::IdToken => (
+            Algorithm::RS256,
+            &k.current_kid,
+            EncodingKey::from_rsa_pem(k.current_private_pem.as_bytes()).unwrap(),
+        ),
+        Carrier::RefreshToken => (
+            Algorithm::HS256,
+            &k.refresh_kid,
+            EncodingKey::from_secret(&k.refresh_secret),
+        ),
     }
 }
 
@@ -278,27 +310,55 @@ struct Attack {
 fn attacks() -> Vec<Attack> {
     vec![
         // alg: none.
-        Attack { name: "alg none, empty signature", forge: |s| hand_made(&json!({"alg": "none", "typ": "JWT", "kid": s.kid()}), &s.claims(), "") },
-        Attack { name: "alg None (mixed case), empty signature", forge: |s| hand_made(&json!({"alg": "None", "typ": "JWT", "kid": s.kid()}), &s.claims(), "") },
-        Attack { name: "alg NONE, no kid, empty signature", forge: |s| hand_made(&json!({"alg": "NONE", "typ": "JWT"}), &s.claims(), "") },
+        Attack {
+            name: "alg none, empty signature",
+            forge: |s| hand_made(&json!({"alg": "none", "typ": "JWT", "kid": s.kid()}), &s.claims(), ""),
+        },
+        Attack {
+            name: "alg None (mixed case), empty signature",
+            forge: |s| hand_made(&json!({"alg": "None", "typ": "JWT", "kid": s.kid()}), &s.claims(), ""),
+        },
+        Attack {
+            name: "alg NONE, no kid, empty signature",
+            forge: |s| hand_made(&json!({"alg": "NONE", "typ": "JWT"}), &s.claims(), ""),
+        },
         Attack {
             name: "alg none with the genuine signature kept",
-            forge: |s| hand_made(&json!({"alg": "none", "typ": "JWT", "kid": s.kid()}), &s.claims(), segments(&s.genuine())[2]),
+            forge: |s| {
+                hand_made(
+                    &json!({"alg": "none", "typ": "JWT", "kid": s.kid()}),
+                    &s.claims(),
+                    segments(&s.genuine())[2],
+                )
+            },
         },
         // Algorithm confusion: the RSA public key (it is public: the JWKS) as an HMAC secret.
         Attack {
             name: "HS256 signed with the RSA public key PEM as HMAC secret, id key's kid (algorithm confusion)",
             forge: |s| {
                 let k = keys();
-                sign(&header(Algorithm::HS256, Some(&k.current_kid)), &s.claims(), &EncodingKey::from_secret(k.current_public_pem.as_bytes()))
+                sign(
+                    &header(Algorithm::HS256, Some(&k.current_kid)),
+                    &s.claims(),
+                    &EncodingKey::from_secret(k.current_public_pem.as_bytes()),
+                )
             },
         },
         Attack {
             name: "HS256 signed with the RSA public key PEM as HMAC secret, the token's own kid (algorithm confusion)",
-            forge: |s| sign(&header(Algorithm::HS256, Some(&s.kid())), &s.claims(), &EncodingKey::from_secret(keys().current_public_pem.as_bytes())),
+            forge: |s| {
+                sign(
+                    &header(Algorithm::HS256, Some(&s.kid())),
+                    &s.claims(),
+                    &EncodingKey::from_secret(keys().current_public_pem.as_bytes()),
+                )
+            },
         },
         // Token-type confusion.
-        Attack { name: "token-type confusion: the victim's real token of the other type", forge: |s| s.token_of(s.victim, other(s.carrier)) },
+        Attack {
+            name: "token-type confusion: the victim's real token of the other type",
+            forge: |s| s.token_of(s.victim, other(s.carrier)),
+        },
         Attack {
             name: "token-type confusion: the other type's claims signed with this type's real key",
             forge: |s| s.signed_by_service(&claims_of(&s.token_of(s.victim, other(s.carrier)))),
@@ -311,9 +371,18 @@ fn attacks() -> Vec<Attack> {
             },
         },
         // Keys the service does not have.
-        Attack { name: "unknown kid, signed with the attacker's key", forge: |s| s.signed_by_attacker(Some("attacker-key-1")) },
-        Attack { name: "the service's kid, signed with the attacker's key", forge: |s| s.signed_by_attacker(Some(&s.kid())) },
-        Attack { name: "no kid, signed with the attacker's key", forge: |s| s.signed_by_attacker(None) },
+        Attack {
+            name: "unknown kid, signed with the attacker's key",
+            forge: |s| s.signed_by_attacker(Some("attacker-key-1")),
+        },
+        Attack {
+            name: "the service's kid, signed with the attacker's key",
+            forge: |s| s.signed_by_attacker(Some(&s.kid())),
+        },
+        Attack {
+            name: "no kid, signed with the attacker's key",
+            forge: |s| s.signed_by_attacker(None),
+        },
         Attack {
             name: "embedded jwk header with the attacker's public key",
             forge: |s| {
@@ -331,14 +400,32 @@ fn attacks() -> Vec<Attack> {
             },
         },
         // kid injection.
-        Attack { name: "kid path traversal ../../etc/passwd", forge: |s| s.signed_by_attacker(Some("../../etc/passwd")) },
+        Attack {
+            name: "kid path traversal ../../etc/passwd",
+            forge: |s| s.signed_by_attacker(Some("../../etc/passwd")),
+        },
         Attack {
             name: "kid path traversal to /dev/null, HS256 with an empty secret",
-            forge: |s| sign(&header(Algorithm::HS256, Some("../../../../../../dev/null")), &s.claims(), &EncodingKey::from_secret(b"")),
+            forge: |s| {
+                sign(
+                    &header(Algorithm::HS256, Some("../../../../../../dev/null")),
+                    &s.claims(),
+                    &EncodingKey::from_secret(b""),
+                )
+            },
         },
-        Attack { name: "kid URL http://evil.example/jwks.json", forge: |s| s.signed_by_attacker(Some("http://evil.example/jwks.json")) },
-        Attack { name: "kid with a NUL byte after the real kid", forge: |s| s.signed_by_attacker(Some(&format!("{}\u{0}", s.kid()))) },
-        Attack { name: "kid naming a Redis key (sess:{victim})", forge: |s| s.signed_by_attacker(Some(&format!("sess:{{{}}}", s.victim.user_id))) },
+        Attack {
+            name: "kid URL http://evil.example/jwks.json",
+            forge: |s| s.signed_by_attacker(Some("http://evil.example/jwks.json")),
+        },
+        Attack {
+            name: "kid with a NUL byte after the real kid",
+            forge: |s| s.signed_by_attacker(Some(&format!("{}\u{0}", s.kid()))),
+        },
+        Attack {
+            name: "kid naming a Redis key (sess:{victim})",
+            forge: |s| s.signed_by_attacker(Some(&format!("sess:{{{}}}", s.victim.user_id))),
+        },
         // Time.
         Attack {
             name: "expired an hour ago (signed with the service's key)",
@@ -353,8 +440,14 @@ fn attacks() -> Vec<Attack> {
             forge: |s| s.signed_by_service(&s.claims_with(json!({"nbf": now() + 3600}))),
         },
         // Issuer and audience.
-        Attack { name: "wrong iss (signed with the service's key)", forge: |s| s.signed_by_service(&s.claims_with(json!({"iss": "https://evil.example"}))) },
-        Attack { name: "wrong aud (signed with the service's key)", forge: |s| s.signed_by_service(&s.claims_with(json!({"aud": "evil-audience"}))) },
+        Attack {
+            name: "wrong iss (signed with the service's key)",
+            forge: |s| s.signed_by_service(&s.claims_with(json!({"iss": "https://evil.example"}))),
+        },
+        Attack {
+            name: "wrong aud (signed with the service's key)",
+            forge: |s| s.signed_by_service(&s.claims_with(json!({"aud": "evil-audience"}))),
+        },
         // Tampering: the signature no longer covers the payload.
         Attack {
             name: "tampered payload: the attacker's own token with sub and sid changed to the victim's, signature kept",
@@ -362,7 +455,9 @@ fn attacks() -> Vec<Attack> {
                 let own = s.token_of(s.attacker, s.carrier);
                 let parts = segments(&own);
                 let payload = String::from_utf8(B64.decode(parts[1]).unwrap()).unwrap();
-                let forged = payload.replace(&s.attacker.user_id, &s.victim.user_id).replace(&s.attacker.sid, &s.victim.sid);
+                let forged = payload
+                    .replace(&s.attacker.user_id, &s.victim.user_id)
+                    .replace(&s.attacker.sid, &s.victim.sid);
                 assert_ne!(forged, payload);
                 format!("{}.{}.{}", parts[0], B64.encode(forged), parts[2])
             },
@@ -435,18 +530,46 @@ async fn every_forged_token_is_refused_and_changes_nothing(endpoint: Endpoint) {
     let mut failures = vec![];
 
     for attack in &attacks {
-        let token = (attack.forge)(&Scene { carrier: endpoint.carrier(), victim: &victim, attacker: &attacker });
-        assert_ne!(token, Scene { carrier: endpoint.carrier(), victim: &victim, attacker: &attacker }.genuine(), "{}: not forged", attack.name);
-        let before = (whitelist_state(&app, &victim.user_id).await, whitelist_state(&app, &attacker.user_id).await);
+        let token = (attack.forge)(&Scene {
+            carrier: endpoint.carrier(),
+            victim: &victim,
+            attacker: &attacker,
+        });
+        assert_ne!(
+            token,
+            Scene {
+                carrier: endpoint.carrier(),
+                victim: &victim,
+                attacker: &attacker
+            }
+            .genuine(),
+            "{}: not forged",
+            attack.name
+        );
+        let before = (
+            whitelist_state(&app, &victim.user_id).await,
+            whitelist_state(&app, &attacker.user_id).await,
+        );
         let victim_sid = shared::whitelist::id_bytes(&victim.sid).unwrap().to_vec();
-        assert!(before.0[0].contains_key(&victim_sid), "{}: the victim has a live session before the attack", attack.name);
+        assert!(
+            before.0[0].contains_key(&victim_sid),
+            "{}: the victim has a live session before the attack",
+            attack.name
+        );
 
         if let Err(what) = endpoint.refuses(&app, &token).await {
             failures.push(format!("[{}] {} {what}", attack.name, endpoint.name()));
         }
-        let after = (whitelist_state(&app, &victim.user_id).await, whitelist_state(&app, &attacker.user_id).await);
+        let after = (
+            whitelist_state(&app, &victim.user_id).await,
+            whitelist_state(&app, &attacker.user_id).await,
+        );
         if after != before {
-            failures.push(format!("[{}] {} changed the whitelist: before {before:?}, after {after:?}", attack.name, endpoint.name()));
+            failures.push(format!(
+                "[{}] {} changed the whitelist: before {before:?}, after {after:?}",
+                attack.name,
+                endpoint.name()
+            ));
         }
         if let Err(what) = victim.still_works(&app).await {
             failures.push(format!("[{}] after {}: {what}", attack.name, endpoint.name()));
@@ -500,19 +623,34 @@ async fn tokens_signed_like_the_attacks_but_without_a_defect_are_accepted() {
     let victim = Session::new_user(&app).await;
     let attacker = Session::new_user(&app).await;
 
-    let id = Scene { carrier: Carrier::IdToken, victim: &victim, attacker: &attacker };
+    let id = Scene {
+        carrier: Carrier::IdToken,
+        victim: &victim,
+        attacker: &attacker,
+    };
     let id_token = id.signed_by_service(&id.claims());
     let listed = app.list_sessions(&id_token).await;
     assert_eq!(listed.status, 200, "{listed:?}");
     assert!(app.authorize(&id_token).await.is_authorized);
     let padded = id.signed_by_service(&id.claims_with(json!({"pad": "A".repeat(1_000)})));
-    assert_eq!(app.list_sessions(&padded).await.status, 200, "an extra claim alone does not get a token refused");
+    assert_eq!(
+        app.list_sessions(&padded).await.status,
+        200,
+        "an extra claim alone does not get a token refused"
+    );
 
-    let refresh = Scene { carrier: Carrier::RefreshToken, victim: &victim, attacker: &attacker };
+    let refresh = Scene {
+        carrier: Carrier::RefreshToken,
+        victim: &victim,
+        attacker: &attacker,
+    };
     let refresh_token = refresh.signed_by_service(&refresh.claims());
     let refreshed = app.refresh(&refresh_token).await;
     assert_eq!(refreshed.status, 200, "{refreshed:?}");
-    assert_eq!(claims_of(&refreshed.id_token())["sid"].as_str(), Some(victim.sid.as_str()));
+    assert_eq!(
+        claims_of(&refreshed.id_token())["sid"].as_str(),
+        Some(victim.sid.as_str())
+    );
 }
 
 /// A body over 16 KiB is refused before the token is read (413, not 401): a 100 KB
@@ -523,7 +661,11 @@ async fn a_100_kb_refresh_token_is_413_on_refresh_and_signout_and_changes_nothin
     let mut victim = Session::new_user(&app).await;
     let attacker = Session::new_user(&app).await;
     for endpoint in [Endpoint::Refresh, Endpoint::Signout] {
-        let scene = Scene { carrier: Carrier::RefreshToken, victim: &victim, attacker: &attacker };
+        let scene = Scene {
+            carrier: Carrier::RefreshToken,
+            victim: &victim,
+            attacker: &attacker,
+        };
         let token = scene.signed_by_service(&scene.claims_with(json!({"pad": "A".repeat(100_000)})));
         let before = whitelist_state(&app, &victim.user_id).await;
         let response = match endpoint {
@@ -531,7 +673,15 @@ async fn a_100_kb_refresh_token_is_413_on_refresh_and_signout_and_changes_nothin
             _ => app.signout(&token).await,
         };
         response.assert_error(413, "payload-too-large");
-        assert_eq!(whitelist_state(&app, &victim.user_id).await, before, "{} changed the whitelist", endpoint.name());
-        victim.still_works(&app).await.unwrap_or_else(|what| panic!("after a 100 KB token on {}: {what}", endpoint.name()));
+        assert_eq!(
+            whitelist_state(&app, &victim.user_id).await,
+            before,
+            "{} changed the whitelist",
+            endpoint.name()
+        );
+        victim
+            .still_works(&app)
+            .await
+            .unwrap_or_else(|what| panic!("after a 100 KB token on {}: {what}", endpoint.name()));
     }
 }

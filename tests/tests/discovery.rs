@@ -16,9 +16,16 @@ async fn the_discovery_document_leads_to_keys_that_verify_a_fresh_id_token() {
     assert!(discovery.header("cache-control").unwrap().contains("max-age"));
     let document = &discovery.body;
     assert_eq!(document["issuer"], ISSUER);
-    assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
-    assert!(document["subject_types_supported"].as_array().is_some_and(|a| !a.is_empty()));
-    assert!(document["response_types_supported"].as_array().is_some_and(|a| !a.is_empty()));
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+    assert!(document["subject_types_supported"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
+    assert!(document["response_types_supported"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
 
     // jwks_uri is this service's own JWKS route.
     let jwks_uri = document["jwks_uri"].as_str().unwrap();
@@ -27,7 +34,10 @@ async fn the_discovery_document_leads_to_keys_that_verify_a_fresh_id_token() {
     assert_eq!(jwks.status, 200);
     let set: JwkSet = serde_json::from_value(jwks.body.clone()).unwrap();
     for key in &set.keys {
-        assert_eq!(key.common.public_key_use, Some(jsonwebtoken::jwk::PublicKeyUse::Signature));
+        assert_eq!(
+            key.common.public_key_use,
+            Some(jsonwebtoken::jwk::PublicKeyUse::Signature)
+        );
         assert!(key.common.key_id.is_some());
         assert!(!jwks.raw_body.contains("\"d\""), "no private key material is published");
     }
@@ -40,7 +50,9 @@ async fn the_discovery_document_leads_to_keys_that_verify_a_fresh_id_token() {
     validation.set_issuer(&[document["issuer"].as_str().unwrap()]);
     validation.set_audience(&[AUDIENCE]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-    let claims = decode::<Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).unwrap().claims;
+    let claims = decode::<Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .unwrap()
+        .claims;
     assert_eq!(claims["iss"], document["issuer"]);
     validation.set_audience(&["another-audience"]);
     assert!(decode::<Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).is_err());
@@ -62,6 +74,10 @@ async fn me_returns_the_callers_claims_and_refuses_an_expired_token() {
     header.kid = Some(keys().current_kid.clone());
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(keys().current_private_pem.as_bytes()).unwrap();
     let expired = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-    app.call(Function::Me, bearer("GET", "/me", &expired)).await.assert_error(401, "invalid-token");
-    app.call(Function::Me, request("GET", "/me", &[], None)).await.assert_error(401, "invalid-token");
+    app.call(Function::Me, bearer("GET", "/me", &expired))
+        .await
+        .assert_error(401, "invalid-token");
+    app.call(Function::Me, request("GET", "/me", &[], None))
+        .await
+        .assert_error(401, "invalid-token");
 }

@@ -10,7 +10,10 @@ fn root() -> PathBuf {
 }
 
 fn cargo_toml() -> toml::Value {
-    std::fs::read_to_string(root().join("Cargo.toml")).unwrap().parse().unwrap()
+    std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 fn workspace_functions() -> BTreeSet<String> {
@@ -35,23 +38,35 @@ fn watch_routes() -> BTreeMap<String, String> {
 
 /// Binary -> routes ("METHOD /path") of every rust-cargolambda function in template.yaml.
 fn template_functions() -> BTreeMap<String, BTreeSet<String>> {
-    let template: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap();
+    let template: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap();
     let mut functions = BTreeMap::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
-        if resource["Type"] != "AWS::Serverless::Function" || resource["Metadata"]["BuildMethod"] != "rust-cargolambda" {
+        if resource["Type"] != "AWS::Serverless::Function" || resource["Metadata"]["BuildMethod"] != "rust-cargolambda"
+        {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("a Binary").to_string();
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("a Binary")
+            .to_string();
         let mut routes = BTreeSet::new();
         if let Some(events) = resource["Properties"]["Events"].as_mapping() {
             for (_, event) in events {
                 if event["Type"] == "HttpApi" {
                     let properties = &event["Properties"];
-                    routes.insert(format!("{} {}", properties["Method"].as_str().unwrap().to_uppercase(), properties["Path"].as_str().unwrap()));
+                    routes.insert(format!(
+                        "{} {}",
+                        properties["Method"].as_str().unwrap().to_uppercase(),
+                        properties["Path"].as_str().unwrap()
+                    ));
                 }
             }
         }
-        assert!(functions.insert(binary.clone(), routes).is_none(), "{binary} twice in template.yaml");
+        assert!(
+            functions.insert(binary.clone(), routes).is_none(),
+            "{binary} twice in template.yaml"
+        );
     }
     functions
 }

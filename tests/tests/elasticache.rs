@@ -9,7 +9,13 @@ use e2e::process::{free_cluster_port, free_port, run_dir, ServerProcess};
 use e2e::*;
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let status = Command::new("openssl").args(args).current_dir(dir).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().unwrap();
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success(), "openssl {args:?}");
 }
 
@@ -17,10 +23,60 @@ fn openssl(dir: &Path, args: &[&str]) {
 fn make_ca_and_server_cert(dir: &Path, name: &str) {
     let ca_key = format!("{name}-ca.key");
     let ca = format!("{name}-ca.pem");
-    openssl(dir, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", &format!("/CN={name} test CA")]);
-    openssl(dir, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &format!("{name}-server.key"), "-out", &format!("{name}-server.csr"), "-subj", "/CN=127.0.0.1"]);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name} test CA"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{name}-server.key"),
+            "-out",
+            &format!("{name}-server.csr"),
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
     std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
-    openssl(dir, &["x509", "-req", "-in", &format!("{name}-server.csr"), "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-out", &format!("{name}-server.pem"), "-days", "2", "-extfile", "san.ext"]);
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}-server.csr"),
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}-server.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
 }
 
 #[tokio::test]
@@ -33,10 +89,20 @@ async fn the_service_connects_over_tls_with_auth_and_verifies_the_certificate() 
     let _redis = ServerProcess::redis_on(
         port,
         &[
-            "--port", "0", "--tls-port", &port.to_string(),
-            "--tls-cert-file", &path("trusted-server.pem"), "--tls-key-file", &path("trusted-server.key"),
-            "--tls-ca-cert-file", &path("trusted-ca.pem"), "--tls-auth-clients", "no",
-            "--requirepass", "s3cret-pass",
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--tls-cert-file",
+            &path("trusted-server.pem"),
+            "--tls-key-file",
+            &path("trusted-server.key"),
+            "--tls-ca-cert-file",
+            &path("trusted-ca.pem"),
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            "s3cret-pass",
         ],
     );
 
@@ -51,7 +117,10 @@ async fn the_service_connects_over_tls_with_auth_and_verifies_the_certificate() 
     // A certificate from another CA is refused: no session can be opened.
     settings.redis.ca_cert_file = Some(path("other-ca.pem"));
     let untrusting = App::with(settings.clone()).await;
-    untrusting.signup(&unique_email(), PASSWORD).await.assert_error(503, "service-unavailable");
+    untrusting
+        .signup(&unique_email(), PASSWORD)
+        .await
+        .assert_error(503, "service-unavailable");
 
     // A wrong password is refused too, and never echoed.
     settings.redis.ca_cert_file = Some(path("trusted-ca.pem"));
@@ -71,7 +140,17 @@ impl Cluster {
         let nodes: Vec<ServerProcess> = (0..3)
             .map(|_| {
                 let port = free_cluster_port();
-                ServerProcess::redis_on(port, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"])
+                ServerProcess::redis_on(
+                    port,
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "1000",
+                    ],
+                )
             })
             .collect();
         let addresses: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
@@ -84,7 +163,10 @@ impl Cluster {
             .unwrap();
         assert!(status.success());
         for _ in 0..100 {
-            let info = Command::new("redis-cli").args(["-p", &nodes[0].port.to_string(), "cluster", "info"]).output().unwrap();
+            let info = Command::new("redis-cli")
+                .args(["-p", &nodes[0].port.to_string(), "cluster", "info"])
+                .output()
+                .unwrap();
             if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
                 return Cluster { nodes };
             }
@@ -109,10 +191,13 @@ async fn a_cluster_node_failing_during_refreshes_never_gives_a_500_or_a_double_r
         users.push(app.new_user().await.1);
     }
     let victim = 1;
-    let refreshes = futures_util::future::join_all(users.iter().flat_map(|u| (0..5).map(move |_| u.refresh_token())).map(|token| {
-        let app = &app;
-        async move { (token.clone(), app.refresh(&token).await) }
-    }));
+    let refreshes =
+        futures_util::future::join_all(users.iter().flat_map(|u| (0..5).map(move |_| u.refresh_token())).map(
+            |token| {
+                let app = &app;
+                async move { (token.clone(), app.refresh(&token).await) }
+            },
+        ));
     let kill = async {
         tokio::time::sleep(Duration::from_millis(5)).await;
         cluster.nodes[victim].stop();

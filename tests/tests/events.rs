@@ -14,7 +14,9 @@ fn events_dir() -> PathBuf {
 fn fixture(name: &str, tokens: Option<&TestResponse>) -> String {
     let raw = std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     match tokens {
-        Some(t) => raw.replace("<refreshToken>", &t.refresh_token()).replace("<idToken>", &t.id_token()),
+        Some(t) => raw
+            .replace("<refreshToken>", &t.refresh_token())
+            .replace("<idToken>", &t.id_token()),
         None => raw,
     }
 }
@@ -51,13 +53,19 @@ async fn every_event_fixture_runs_through_its_handler_with_the_promised_outcome(
         // Each token-bearing fixture gets a live session of its own (sign-out and
         // revoke-all end theirs).
         let tokens = if fixture(name, None).contains("<") {
-            let signin = app.call(Function::Signin, lambda_http::request::from_str(&fixture("signin.json", None)).unwrap()).await;
+            let signin = app
+                .call(
+                    Function::Signin,
+                    lambda_http::request::from_str(&fixture("signin.json", None)).unwrap(),
+                )
+                .await;
             assert_eq!(signin.status, 200, "{signin:?}");
             Some(signin)
         } else {
             None
         };
-        let request = lambda_http::request::from_str(&fixture(name, tokens.as_ref())).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let request =
+            lambda_http::request::from_str(&fixture(name, tokens.as_ref())).unwrap_or_else(|e| panic!("{name}: {e}"));
         let response = app.call(*function, request).await;
         assert_eq!(response.status, *status, "{name}: {response:?}");
         if response.status >= 400 {
@@ -66,7 +74,12 @@ async fn every_event_fixture_runs_through_its_handler_with_the_promised_outcome(
     }
 
     // revoke-all.json ended every session of the fixture user: open a fresh one.
-    let live = app.call(Function::Signin, lambda_http::request::from_str(&fixture("signin.json", None)).unwrap()).await;
+    let live = app
+        .call(
+            Function::Signin,
+            lambda_http::request::from_str(&fixture("signin.json", None)).unwrap(),
+        )
+        .await;
     for (name, allowed) in AUTHORIZER_FIXTURES {
         let event = serde_json::from_str(&fixture(name, Some(&live))).unwrap_or_else(|e| panic!("{name}: {e}"));
         let response = shared::api::authorizer::handle(app.sessions(), event).await;
@@ -82,7 +95,11 @@ fn every_file_in_events_is_a_tested_fixture() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     on_disk.sort();
-    let mut tested: Vec<String> = HTTP_FIXTURES.iter().map(|f| f.0.to_string()).chain(AUTHORIZER_FIXTURES.iter().map(|f| f.0.to_string())).collect();
+    let mut tested: Vec<String> = HTTP_FIXTURES
+        .iter()
+        .map(|f| f.0.to_string())
+        .chain(AUTHORIZER_FIXTURES.iter().map(|f| f.0.to_string()))
+        .collect();
     tested.sort();
     assert_eq!(on_disk, tested);
 }

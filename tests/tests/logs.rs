@@ -55,7 +55,12 @@ async fn no_password_hash_token_or_secret_ever_reaches_a_log_line_or_an_error_bo
     assert_eq!(signup.status, 201);
     let signin = app.signin(&email, &password).await;
     let wrong = app.signin(&email, &format!("{password}-wrong")).await;
-    let short = app.call(Function::Signup, json_post("/signup", &json!({"email": unique_email(), "password": "pw-shor"}))).await;
+    let short = app
+        .call(
+            Function::Signup,
+            json_post("/signup", &json!({"email": unique_email(), "password": "pw-shor"})),
+        )
+        .await;
     let refreshed = app.refresh(&signin.refresh_token()).await;
     let graced = app.refresh(&signin.refresh_token()).await;
     let listed = app.list_sessions(&refreshed.id_token()).await;
@@ -67,7 +72,10 @@ async fn no_password_hash_token_or_secret_ever_reaches_a_log_line_or_an_error_bo
     assert_eq!((wrong.status, dead.status, revoked.status), (401, 401, 204));
 
     let user_id = claims_of(&signup.id_token())["sub"].as_str().unwrap().to_string();
-    let user = app.dynamodb_item(&format!("USER#{user_id}")).await.expect("the user item");
+    let user = app
+        .dynamodb_item(&format!("USER#{user_id}"))
+        .await
+        .expect("the user item");
     let hash = user["passwordHash"].as_s().unwrap().clone();
     let secret_b64 = {
         use base64::Engine;
@@ -75,26 +83,42 @@ async fn no_password_hash_token_or_secret_ever_reaches_a_log_line_or_an_error_bo
     };
     let pem_body: String = keys().current_private_pem.lines().nth(1).unwrap().to_string();
 
-    let mut secrets = vec![("password", password.clone()), ("hash", hash.clone()), ("refresh secret", secret_b64), ("private key", pem_body)];
+    let mut secrets = vec![
+        ("password", password.clone()),
+        ("hash", hash.clone()),
+        ("refresh secret", secret_b64),
+        ("private key", pem_body),
+    ];
     for response in [&signup, &signin, &refreshed, &graced] {
         secrets.push(("refresh token", response.refresh_token()));
         secrets.push(("id token", response.id_token()));
         // Signatures alone would be enough to matter.
-        secrets.push(("token signature", response.refresh_token().rsplit('.').next().unwrap().to_string()));
+        secrets.push((
+            "token signature",
+            response.refresh_token().rsplit('.').next().unwrap().to_string(),
+        ));
     }
     let all_logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(all_logs.contains(&user_id), "the flow was logged (with the user id)");
     for (what, secret) in &secrets {
         assert!(!all_logs.contains(secret.as_str()), "a {what} reached the logs");
         for body in tokenless_bodies.iter().map(|r| &r.raw_body) {
-            assert!(!body.contains(secret.as_str()), "a {what} reached a response body: {body}");
+            assert!(
+                !body.contains(secret.as_str()),
+                "a {what} reached a response body: {body}"
+            );
         }
     }
-    assert!(!short.raw_body.contains("pw-shor"), "validation errors never echo the password");
+    assert!(
+        !short.raw_body.contains("pw-shor"),
+        "validation errors never echo the password"
+    );
 
     // Security events are logged with the user id.
     let lines = log_lines();
-    let revoke = lines.iter().find(|l| l["security_event"] == "revoke_all" && l["user_id"] == user_id.as_str());
+    let revoke = lines
+        .iter()
+        .find(|l| l["security_event"] == "revoke_all" && l["user_id"] == user_id.as_str());
     assert!(revoke.is_some(), "revoke-all is logged as a security event");
 }
 
@@ -118,7 +142,12 @@ async fn a_panicking_handler_answers_500_in_the_spec_shape_and_logs_the_request_
         Body::Text(text) => serde_json::from_str(text).unwrap(),
         other => panic!("unexpected body {other:?}"),
     };
-    assert_eq!(body, json!({"error": {"type": "internal-error", "message": "An internal error occurred."}}));
-    let logged = log_lines().into_iter().any(|l| l["message"] == "handler panicked" && l["request_id"] == request_id);
+    assert_eq!(
+        body,
+        json!({"error": {"type": "internal-error", "message": "An internal error occurred."}})
+    );
+    let logged = log_lines()
+        .into_iter()
+        .any(|l| l["message"] == "handler panicked" && l["request_id"] == request_id);
     assert!(logged, "the panic is logged with the request id");
 }

@@ -94,9 +94,20 @@ async fn a_killed_connection_is_re_established_without_failing_the_request() {
     let (_, signup) = app.new_user().await;
 
     // What a Lambda instance finds after a long freeze: its socket closed by the server.
-    let mut admin = redis::Client::open(redis.redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal").arg("SKIPME").arg("yes")
-        .query_async(&mut admin).await.unwrap();
+    let mut admin = redis::Client::open(redis.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
     assert!(killed >= 1);
 
     let response = app.refresh(&signup.refresh_token()).await;
@@ -115,7 +126,15 @@ async fn a_redis_that_accepts_connections_but_never_answers_is_503_within_the_ti
     // Response timeout 500 ms (+ connect timeout if a reconnect is attempted).
     assert_unavailable(&response, started, Duration::from_millis(1500));
     let started = Instant::now();
-    let response = app.call(Function::Signup, json_post("/signup", &serde_json::json!({"email": unique_email(), "password": PASSWORD}))).await;
+    let response = app
+        .call(
+            Function::Signup,
+            json_post(
+                "/signup",
+                &serde_json::json!({"email": unique_email(), "password": PASSWORD}),
+            ),
+        )
+        .await;
     assert_unavailable(&response, started, Duration::from_secs(2));
     redis.resume();
 

@@ -21,7 +21,11 @@ fn command_calls(info: &str, command: &str) -> u64 {
 async fn revoke_all_is_one_script_call_whatever_the_size_of_the_keyspace() {
     let redis = ServerProcess::redis(&[]);
     let app = App::adjusted(Target::Standalone, |s| s.redis.url = redis.redis_url()).await;
-    let mut admin = redis::Client::open(redis.redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut admin = redis::Client::open(redis.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
 
     // Unrelated keys, shaped like other users' data and sessions.
     for start in (0..UNRELATED_KEYS).step_by(BATCH) {
@@ -44,21 +48,39 @@ async fn revoke_all_is_one_script_call_whatever_the_size_of_the_keyspace() {
     assert_eq!(dbsize, UNRELATED_KEYS + 2 + 1);
 
     // The script is cached on the server first (EVALSHA), as in any warm instance.
-    app.sessions().whitelist.revoke_all("someone-else", shared::time::now_millis()).await.unwrap();
-    redis::cmd("CONFIG").arg("RESETSTAT").query_async::<()>(&mut admin).await.unwrap();
+    app.sessions()
+        .whitelist
+        .revoke_all("someone-else", shared::time::now_millis())
+        .await
+        .unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async::<()>(&mut admin)
+        .await
+        .unwrap();
 
     let response = app.revoke_all(&sessions[0].id_token()).await;
     assert_eq!(response.status, 204);
 
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut admin).await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
     assert_eq!(command_calls(&info, "evalsha"), 1, "{info}");
     assert_eq!(command_calls(&info, "eval"), 0, "{info}");
     for walk in ["scan", "keys"] {
-        assert_eq!(command_calls(&info, walk), 0, "revoke-all must not walk the keyspace: {info}");
+        assert_eq!(
+            command_calls(&info, walk),
+            0,
+            "revoke-all must not walk the keyspace: {info}"
+        );
     }
     let dbsize: usize = redis::cmd("DBSIZE").query_async(&mut admin).await.unwrap();
     assert_eq!(dbsize, UNRELATED_KEYS + 1, "the user's whitelist is gone, nothing else");
     for session in &sessions {
-        app.refresh(&session.refresh_token()).await.assert_error(401, "invalid-token");
+        app.refresh(&session.refresh_token())
+            .await
+            .assert_error(401, "invalid-token");
     }
 }

@@ -17,12 +17,19 @@ fn verify_with_jwks(jwks: &Value, token: &str) -> Value {
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
-    decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).unwrap().claims
+    decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .unwrap()
+        .claims
 }
 
 /// The ids of the user's live sessions, as the whitelist holds them.
 async fn live_sessions(app: &App, user_id: &str) -> Vec<String> {
-    let sessions = app.sessions().whitelist.list_sessions(user_id, shared::time::now_millis()).await.unwrap();
+    let sessions = app
+        .sessions()
+        .whitelist
+        .list_sessions(user_id, shared::time::now_millis())
+        .await
+        .unwrap();
     sessions.into_iter().map(|s| s.session_id).collect()
 }
 
@@ -53,13 +60,21 @@ async fn full_flow_ends_with_a_dead_token_after_signout(target: Target) {
     let second = app.refresh(&first.refresh_token()).await;
     assert_eq!(second.status, 200, "{second:?}");
     let claims = verify_with_jwks(&jwks.body, &second.id_token());
-    assert_eq!(claims["sid"], claims_of(&signin.id_token())["sid"], "rotation keeps the session");
+    assert_eq!(
+        claims["sid"],
+        claims_of(&signin.id_token())["sid"],
+        "rotation keeps the session"
+    );
 
     let signout = app.signout(&second.refresh_token()).await;
     assert_eq!(signout.status, 204, "{signout:?}");
     assert_eq!(signout.body, Value::Null);
-    app.refresh(&second.refresh_token()).await.assert_error(401, "invalid-token");
-    app.signout(&second.refresh_token()).await.assert_error(401, "invalid-token");
+    app.refresh(&second.refresh_token())
+        .await
+        .assert_error(401, "invalid-token");
+    app.signout(&second.refresh_token())
+        .await
+        .assert_error(401, "invalid-token");
 
     // The sign-up session is untouched by the other session's sign-out.
     assert_eq!(app.refresh(&signup.refresh_token()).await.status, 200);
@@ -70,7 +85,11 @@ async fn concurrent_refreshes_rotate_once_and_all_get_the_same_token(target: Tar
     let (_, signup) = app.new_user().await;
     let token = signup.refresh_token();
     let responses = futures_util::future::join_all((0..50).map(|_| app.refresh(&token))).await;
-    assert!(responses.iter().all(|r| r.status == 200), "{:?}", responses.iter().find(|r| r.status != 200));
+    assert!(
+        responses.iter().all(|r| r.status == 200),
+        "{:?}",
+        responses.iter().find(|r| r.status != 200)
+    );
     let tokens: HashSet<String> = responses.iter().map(|r| r.refresh_token()).collect();
     assert_eq!(tokens.len(), 1, "every caller gets the winner's refresh token");
     let new_token = tokens.into_iter().next().unwrap();
@@ -78,9 +97,21 @@ async fn concurrent_refreshes_rotate_once_and_all_get_the_same_token(target: Tar
     // Exactly one rotation: the session's previous jti is the presented one.
     let id_tokens: HashSet<String> = responses.iter().map(|r| r.id_token()).collect();
     assert_eq!(id_tokens.len(), 50, "each caller gets a fresh id token");
-    let session = app.sessions().whitelist.session(&user_of(&signup), &sid_of(&signup)).await.unwrap().unwrap();
-    assert_eq!(shared::whitelist::id_string(&session.previous_jti).unwrap(), claims_of(&token)["jti"].as_str().unwrap());
-    assert_eq!(shared::whitelist::id_string(&session.jti).unwrap(), claims_of(&new_token)["jti"].as_str().unwrap());
+    let session = app
+        .sessions()
+        .whitelist
+        .session(&user_of(&signup), &sid_of(&signup))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        shared::whitelist::id_string(&session.previous_jti).unwrap(),
+        claims_of(&token)["jti"].as_str().unwrap()
+    );
+    assert_eq!(
+        shared::whitelist::id_string(&session.jti).unwrap(),
+        claims_of(&new_token)["jti"].as_str().unwrap()
+    );
 
     let next = app.refresh(&new_token).await;
     assert_eq!(next.status, 200, "the shared new token refreshes normally");
@@ -99,7 +130,9 @@ async fn reuse_after_the_grace_window_revokes_that_session_only(target: Target) 
 
     app.refresh(&old).await.assert_error(401, "invalid-token");
     // The thief's copy and the victim's newest token are both dead now.
-    app.refresh(&rotated.refresh_token()).await.assert_error(401, "invalid-token");
+    app.refresh(&rotated.refresh_token())
+        .await
+        .assert_error(401, "invalid-token");
     assert!(!live_sessions(&app, &user_of(&signup)).await.contains(&sid_of(&signup)));
     // Other sessions of the user live on.
     assert_eq!(app.refresh(&other.refresh_token()).await.status, 200);
@@ -132,10 +165,15 @@ async fn the_eleventh_session_evicts_the_least_recently_used(target: Target) {
     assert_eq!(eleventh.status, 200);
     let live = live_sessions(&app, &user_id).await;
     assert_eq!(live.len(), 10);
-    assert!(!live.contains(&sid_of(&sessions[1])), "the least recently used session is gone");
+    assert!(
+        !live.contains(&sid_of(&sessions[1])),
+        "the least recently used session is gone"
+    );
     assert!(live.contains(&sid_of(&sessions[0])));
     assert!(live.contains(&sid_of(&eleventh)));
-    app.refresh(&sessions[1].refresh_token()).await.assert_error(401, "invalid-token");
+    app.refresh(&sessions[1].refresh_token())
+        .await
+        .assert_error(401, "invalid-token");
 }
 
 async fn revoke_all_ends_every_session_of_the_user(target: Target) {
@@ -147,11 +185,21 @@ async fn revoke_all_ends_every_session_of_the_user(target: Target) {
     assert_eq!(response.status, 204, "{response:?}");
     assert!(live_sessions(&app, &user_of(&signup)).await.is_empty());
     for session in others.iter().chain([&signup]) {
-        app.refresh(&session.refresh_token()).await.assert_error(401, "invalid-token");
+        app.refresh(&session.refresh_token())
+            .await
+            .assert_error(401, "invalid-token");
     }
-    assert_eq!(app.refresh(&bystander.refresh_token()).await.status, 200, "other users keep their sessions");
-    app.call(Function::RevokeAll, request("POST", "/revoke-all", &[], None)).await.assert_error(401, "invalid-token");
-    app.revoke_all(&signup.refresh_token()).await.assert_error(401, "invalid-token");
+    assert_eq!(
+        app.refresh(&bystander.refresh_token()).await.status,
+        200,
+        "other users keep their sessions"
+    );
+    app.call(Function::RevokeAll, request("POST", "/revoke-all", &[], None))
+        .await
+        .assert_error(401, "invalid-token");
+    app.revoke_all(&signup.refresh_token())
+        .await
+        .assert_error(401, "invalid-token");
 }
 
 async fn refresh_past_the_absolute_lifetime_is_401(target: Target) {
@@ -160,9 +208,14 @@ async fn refresh_past_the_absolute_lifetime_is_401(target: Target) {
     let refreshed = app.refresh(&signup.refresh_token()).await;
     assert_eq!(refreshed.status, 200);
     let claims = claims_of(&refreshed.refresh_token());
-    assert!(claims["exp"].as_u64().unwrap() <= claims_of(&signup.refresh_token())["exp"].as_u64().unwrap(), "rotation never extends");
+    assert!(
+        claims["exp"].as_u64().unwrap() <= claims_of(&signup.refresh_token())["exp"].as_u64().unwrap(),
+        "rotation never extends"
+    );
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    app.refresh(&refreshed.refresh_token()).await.assert_error(401, "invalid-token");
+    app.refresh(&refreshed.refresh_token())
+        .await
+        .assert_error(401, "invalid-token");
 }
 
 async fn sessions_end_on_their_own_and_redis_drops_the_last_one(target: Target) {
@@ -189,16 +242,30 @@ async fn sessions_end_on_their_own_and_redis_drops_the_last_one(target: Target) 
     let mut expected = vec![sid_of(&second), sid_of(&third)];
     expected.sort();
     assert_eq!(live, expected);
-    app.refresh(&first.refresh_token()).await.assert_error(401, "invalid-token");
+    app.refresh(&first.refresh_token())
+        .await
+        .assert_error(401, "invalid-token");
     let mut redis = app.redis().await;
-    let (sessions_key, metadata_key) = (shared::whitelist::sessions_key(&user_id), shared::whitelist::metadata_key(&user_id));
-    let fields: (usize, usize) =
-        redis::pipe().hlen(&sessions_key).hlen(&metadata_key).query_async(&mut redis).await.unwrap();
+    let (sessions_key, metadata_key) = (
+        shared::whitelist::sessions_key(&user_id),
+        shared::whitelist::metadata_key(&user_id),
+    );
+    let fields: (usize, usize) = redis::pipe()
+        .hlen(&sessions_key)
+        .hlen(&metadata_key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
     assert_eq!(fields, (2 + 1, 2), "two sessions and the email; two metadata entries");
 
     // When the last session ends, Redis drops the user's whitelist by itself.
     tokio::time::sleep(Duration::from_millis(4100)).await;
-    let exists: usize = redis::cmd("EXISTS").arg(&sessions_key).arg(&metadata_key).query_async(&mut redis).await.unwrap();
+    let exists: usize = redis::cmd("EXISTS")
+        .arg(&sessions_key)
+        .arg(&metadata_key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
     assert_eq!(exists, 0);
 }
 
@@ -211,22 +278,35 @@ async fn failed_signins_are_rate_limited_per_email_and_per_address(target: Targe
     let (email, _) = app.new_user().await;
     let attacker = format!("203.0.113.{}", rand_octet());
     for _ in 0..3 {
-        app.signin_from(&email, "wrong password!", &attacker).await.assert_error(401, "invalid-credentials");
+        app.signin_from(&email, "wrong password!", &attacker)
+            .await
+            .assert_error(401, "invalid-credentials");
     }
     let limited = app.signin_from(&email, "wrong password!", &attacker).await;
     limited.assert_error(429, "too-many-requests");
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry_after));
     // Even the right password waits out the window for this email.
-    app.signin_from(&email, PASSWORD, &format!("192.0.2.{}", rand_octet())).await.assert_error(429, "too-many-requests");
+    app.signin_from(&email, PASSWORD, &format!("192.0.2.{}", rand_octet()))
+        .await
+        .assert_error(429, "too-many-requests");
 
     // A different email from another address is unaffected.
     let (other, _) = app.new_user().await;
-    assert_eq!(app.signin_from(&other, PASSWORD, &format!("198.18.0.{}", rand_octet())).await.status, 200);
+    assert_eq!(
+        app.signin_from(&other, PASSWORD, &format!("198.18.0.{}", rand_octet()))
+            .await
+            .status,
+        200
+    );
 
     // Per address: the attacker's address is spent after 5 attempts, whatever the email.
-    app.signin_from(&unique_email(), "wrong password!", &attacker).await.assert_error(401, "invalid-credentials");
-    app.signin_from(&unique_email(), "wrong password!", &attacker).await.assert_error(429, "too-many-requests");
+    app.signin_from(&unique_email(), "wrong password!", &attacker)
+        .await
+        .assert_error(401, "invalid-credentials");
+    app.signin_from(&unique_email(), "wrong password!", &attacker)
+        .await
+        .assert_error(429, "too-many-requests");
 }
 
 fn rand_octet() -> u8 {
@@ -237,10 +317,16 @@ async fn a_successful_signin_does_not_reset_the_address_counter(target: Target) 
     let app = App::adjusted(target, |s| s.signin_limit_per_ip = 3).await;
     let (email, _) = app.new_user().await;
     let ip = format!("100.64.{}.{}", rand_octet(), rand_octet());
-    app.signin_from(&unique_email(), "wrong password!", &ip).await.assert_error(401, "invalid-credentials");
-    app.signin_from(&unique_email(), "wrong password!", &ip).await.assert_error(401, "invalid-credentials");
+    app.signin_from(&unique_email(), "wrong password!", &ip)
+        .await
+        .assert_error(401, "invalid-credentials");
+    app.signin_from(&unique_email(), "wrong password!", &ip)
+        .await
+        .assert_error(401, "invalid-credentials");
     assert_eq!(app.signin_from(&email, PASSWORD, &ip).await.status, 200);
-    app.signin_from(&unique_email(), "wrong password!", &ip).await.assert_error(429, "too-many-requests");
+    app.signin_from(&unique_email(), "wrong password!", &ip)
+        .await
+        .assert_error(429, "too-many-requests");
 }
 
 async fn unknown_email_and_wrong_password_get_the_same_answer(target: Target) {
@@ -280,14 +366,26 @@ async fn the_authorizer_allows_only_live_sessions(target: Target) {
     let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
     header.kid = Some(keys().current_kid.clone());
     let forged = jsonwebtoken::encode(&header, &claims, &foreign_key).unwrap();
-    assert!(!app.authorize(&forged).await.is_authorized, "signed by a key we do not have");
+    assert!(
+        !app.authorize(&forged).await.is_authorized,
+        "signed by a key we do not have"
+    );
     header.kid = Some("unknown-kid".into());
-    assert!(!app.authorize(&jsonwebtoken::encode(&header, &claims, &foreign_key).unwrap()).await.is_authorized);
+    assert!(
+        !app.authorize(&jsonwebtoken::encode(&header, &claims, &foreign_key).unwrap())
+            .await
+            .is_authorized
+    );
     let own_key = jsonwebtoken::EncodingKey::from_rsa_pem(keys().current_private_pem.as_bytes()).unwrap();
     header.kid = Some(keys().current_kid.clone());
     claims["iat"] = (claims["iat"].as_u64().unwrap() - 3600).into();
     claims["exp"] = (claims["iat"].as_u64().unwrap() + 900).into();
-    assert!(!app.authorize(&jsonwebtoken::encode(&header, &claims, &own_key).unwrap()).await.is_authorized, "expired");
+    assert!(
+        !app.authorize(&jsonwebtoken::encode(&header, &claims, &own_key).unwrap())
+            .await
+            .is_authorized,
+        "expired"
+    );
     assert!(!app.authorize("not-a-jwt").await.is_authorized);
     assert!(app.authorize(&live.id_token()).await.is_authorized);
 }
@@ -311,8 +409,12 @@ async fn the_session_list_shows_the_users_own_sessions_and_marks_the_current_one
         assert_eq!(session["userAgent"], "e2e-tests/1.0");
         assert_eq!(session["ipAddress"], "198.51.100.7");
     }
-    app.call(Function::Sessions, bearer("GET", "/sessions", "garbage")).await.assert_error(401, "invalid-token");
-    app.call(Function::Sessions, bearer("POST", "/sessions", &signin.id_token())).await.assert_error(405, "method-not-allowed");
+    app.call(Function::Sessions, bearer("GET", "/sessions", "garbage"))
+        .await
+        .assert_error(401, "invalid-token");
+    app.call(Function::Sessions, bearer("POST", "/sessions", &signin.id_token()))
+        .await
+        .assert_error(405, "method-not-allowed");
 }
 
 async fn a_token_signed_by_the_previous_key_still_verifies(target: Target) {
@@ -323,7 +425,12 @@ async fn a_token_signed_by_the_previous_key_still_verifies(target: Target) {
     let previous_key = jsonwebtoken::EncodingKey::from_rsa_pem(keys().previous_private_pem.as_bytes()).unwrap();
     let token = jsonwebtoken::encode(&header, &claims_of(&signup.id_token()), &previous_key).unwrap();
     let jwks = app.get("/.well-known/jwks.json").await;
-    let kids: Vec<&str> = jwks.body["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    let kids: Vec<&str> = jwks.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
     assert_eq!(kids, vec![keys().current_kid.as_str(), keys().previous_kid.as_str()]);
     verify_with_jwks(&jwks.body, &token);
     assert_eq!(app.list_sessions(&token).await.status, 200);

@@ -22,9 +22,13 @@ async fn signup_returns_201_with_verifiable_tokens_and_stores_the_user_and_the_s
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
-    let id = decode::<Value>(&id_token, &DecodingKey::from_rsa_pem(keys.current_public_pem.as_bytes()).unwrap(), &validation)
-        .unwrap()
-        .claims;
+    let id = decode::<Value>(
+        &id_token,
+        &DecodingKey::from_rsa_pem(keys.current_public_pem.as_bytes()).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
     for claim in ["iss", "aud", "sub", "sid", "email", "iat", "exp", "jti"] {
         assert!(id.get(claim).is_some(), "id token lacks {claim}");
     }
@@ -38,29 +42,53 @@ async fn signup_returns_201_with_verifiable_tokens_and_stores_the_user_and_the_s
     assert_eq!(header.kid.as_deref(), Some(keys.refresh_kid.as_str()));
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[format!("{ISSUER}/tokens")]);
-    let refresh = decode::<Value>(&refresh_token, &DecodingKey::from_secret(&keys.refresh_secret), &validation).unwrap().claims;
+    let refresh = decode::<Value>(
+        &refresh_token,
+        &DecodingKey::from_secret(&keys.refresh_secret),
+        &validation,
+    )
+    .unwrap()
+    .claims;
     assert_eq!(refresh["sub"], id["sub"]);
     assert_eq!(refresh["sid"], id["sid"]);
     assert!(refresh["jti"].as_str().is_some_and(|j| !j.is_empty()));
-    assert_eq!(refresh["exp"].as_u64().unwrap() - refresh["iat"].as_u64().unwrap(), 3 * 24 * 3600);
+    assert_eq!(
+        refresh["exp"].as_u64().unwrap() - refresh["iat"].as_u64().unwrap(),
+        3 * 24 * 3600
+    );
 
     // The user is in DynamoDB with an argon2id hash, and its email guard too.
     let user_id = id["sub"].as_str().unwrap();
     let user = app.dynamodb_item(&format!("USER#{user_id}")).await.expect("user item");
     assert_eq!(user["email"].as_s().unwrap(), &email);
-    assert!(user["passwordHash"].as_s().unwrap().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(user["passwordHash"]
+        .as_s()
+        .unwrap()
+        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     let guard = app.dynamodb_item(&format!("EMAIL#{email}")).await.expect("email item");
     assert_eq!(guard["userId"].as_s().unwrap(), user_id);
 
     // The session is in Redis until its refresh token's `exp`, and Redis drops the
     // user's whitelist by itself then (a TTL within a second of 3 days).
-    let session = app.sessions().whitelist.session(user_id, id["sid"].as_str().unwrap()).await.unwrap().expect("session");
+    let session = app
+        .sessions()
+        .whitelist
+        .session(user_id, id["sid"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("session");
     assert_eq!(session.expires_at, refresh["exp"].as_u64().unwrap());
     let mut redis = app.redis().await;
     let three_days_ms = 3 * 24 * 3600 * 1000;
-    for key in [shared::whitelist::sessions_key(user_id), shared::whitelist::metadata_key(user_id)] {
+    for key in [
+        shared::whitelist::sessions_key(user_id),
+        shared::whitelist::metadata_key(user_id),
+    ] {
         let ttl_ms: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut redis).await.unwrap();
-        assert!((three_days_ms - 1000..=three_days_ms).contains(&ttl_ms), "{key}: TTL {ttl_ms} ms");
+        assert!(
+            (three_days_ms - 1000..=three_days_ms).contains(&ttl_ms),
+            "{key}: TTL {ttl_ms} ms"
+        );
     }
 }
 
@@ -95,8 +123,14 @@ async fn concurrent_signups_with_one_email_create_exactly_one_user() {
         .await
         .unwrap();
     let items = scan.items();
-    let users = items.iter().filter(|i| i.get("email").and_then(|v| v.as_s().ok()) == Some(&email)).count();
-    let guards = items.iter().filter(|i| i["pk"].as_s().unwrap() == &format!("EMAIL#{email}")).count();
+    let users = items
+        .iter()
+        .filter(|i| i.get("email").and_then(|v| v.as_s().ok()) == Some(&email))
+        .count();
+    let guards = items
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap() == &format!("EMAIL#{email}"))
+        .count();
     assert_eq!((users, guards), (1, 1));
 }
 
@@ -104,7 +138,9 @@ async fn concurrent_signups_with_one_email_create_exactly_one_user() {
 async fn signing_up_an_existing_email_is_409() {
     let app = App::new(Target::Standalone).await;
     let (email, _) = app.new_user().await;
-    app.signup(&email, "another password").await.assert_error(409, "email-taken");
+    app.signup(&email, "another password")
+        .await
+        .assert_error(409, "email-taken");
 }
 
 /// A bad request and what the SPEC answers: (name, request, status, error type).
@@ -115,21 +151,86 @@ fn bad_requests(email: &str) -> Vec<(&'static str, lambda_http::Request, u16, &'
     vec![
         ("malformed JSON", post(r#"{"email": "#), 400, "malformed-json"),
         ("not an object", post("[1, 2]"), 400, "validation-failed"),
-        ("wrong types", post(&json!({"email": 42, "password": true}).to_string()), 400, "validation-failed"),
-        ("missing password", post(&json!({"email": email}).to_string()), 400, "validation-failed"),
+        (
+            "wrong types",
+            post(&json!({"email": 42, "password": true}).to_string()),
+            400,
+            "validation-failed",
+        ),
+        (
+            "missing password",
+            post(&json!({"email": email}).to_string()),
+            400,
+            "validation-failed",
+        ),
         ("missing fields", post("{}"), 400, "validation-failed"),
-        ("unknown field", post(&json!({"email": email, "password": PASSWORD, "admin": true}).to_string()), 400, "validation-failed"),
-        ("empty body", request("POST", "/signup", &json, None), 400, "validation-failed"),
+        (
+            "unknown field",
+            post(&json!({"email": email, "password": PASSWORD, "admin": true}).to_string()),
+            400,
+            "validation-failed",
+        ),
+        (
+            "empty body",
+            request("POST", "/signup", &json, None),
+            400,
+            "validation-failed",
+        ),
         ("null body", post("null"), 400, "validation-failed"),
-        ("body over 16 KiB", post(&json!({"email": email, "password": "x".repeat(17 * 1024)}).to_string()), 413, "payload-too-large"),
-        ("wrong content type", request("POST", "/signup", &[("content-type", "text/plain")], Some(&valid)), 415, "unsupported-media-type"),
-        ("no content type", request("POST", "/signup", &[], Some(&valid)), 415, "unsupported-media-type"),
-        ("wrong method", request("GET", "/signup", &[], None), 405, "method-not-allowed"),
-        ("invalid email", post(&json!({"email": "not-an-email", "password": PASSWORD}).to_string()), 400, "validation-failed"),
-        ("short password", post(&json!({"email": email, "password": "short"}).to_string()), 400, "validation-failed"),
-        ("overlong password", post(&json!({"email": email, "password": "p".repeat(129)}).to_string()), 400, "validation-failed"),
-        ("non-ASCII email", post(&json!({"email": format!("é{email}"), "password": PASSWORD}).to_string()), 400, "validation-failed"),
-        ("control character in email", post(&json!({"email": format!("a\u{7}{email}"), "password": PASSWORD}).to_string()), 400, "validation-failed"),
+        (
+            "body over 16 KiB",
+            post(&json!({"email": email, "password": "x".repeat(17 * 1024)}).to_string()),
+            413,
+            "payload-too-large",
+        ),
+        (
+            "wrong content type",
+            request("POST", "/signup", &[("content-type", "text/plain")], Some(&valid)),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "no content type",
+            request("POST", "/signup", &[], Some(&valid)),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "wrong method",
+            request("GET", "/signup", &[], None),
+            405,
+            "method-not-allowed",
+        ),
+        (
+            "invalid email",
+            post(&json!({"email": "not-an-email", "password": PASSWORD}).to_string()),
+            400,
+            "validation-failed",
+        ),
+        (
+            "short password",
+            post(&json!({"email": email, "password": "short"}).to_string()),
+            400,
+            "validation-failed",
+        ),
+        (
+            "overlong password",
+            post(&json!({"email": email, "password": "p".repeat(129)}).to_string()),
+            400,
+            "validation-failed",
+        ),
+        (
+            "non-ASCII email",
+            post(&json!({"email": format!("é{email}"), "password": PASSWORD}).to_string()),
+            400,
+            "validation-failed",
+        ),
+        (
+            "control character in email",
+            post(&json!({"email": format!("a\u{7}{email}"), "password": PASSWORD}).to_string()),
+            400,
+            "validation-failed",
+        ),
     ]
 }
 
@@ -143,7 +244,10 @@ async fn bad_input_gets_the_spec_error_and_writes_nothing() {
         response.assert_error(status, kind);
         assert!(!response.raw_body.contains(PASSWORD), "{name}: the password is echoed");
     }
-    assert!(app.dynamodb_item(&format!("EMAIL#{email}")).await.is_none(), "a bad request wrote a user");
+    assert!(
+        app.dynamodb_item(&format!("EMAIL#{email}")).await.is_none(),
+        "a bad request wrote a user"
+    );
     let response = app.call(Function::Signup, request("PUT", "/signup", &[], None)).await;
     assert_eq!(response.header("allow"), Some("POST"));
 }
@@ -153,18 +257,32 @@ async fn a_body_that_is_not_utf8_is_malformed_json() {
     // API Gateway base64-encodes such a body; it must be a 400, never a 500.
     let app = App::new(Target::Standalone).await;
     use base64::Engine;
-    let mut event = event("POST", "/signup", &[("content-type", "application/json")], None, "192.0.2.9");
+    let mut event = event(
+        "POST",
+        "/signup",
+        &[("content-type", "application/json")],
+        None,
+        "192.0.2.9",
+    );
     event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(b"\x1d\xfft+\xfe{\x80"));
     event["isBase64Encoded"] = json!(true);
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    app.call(Function::Signup, request).await.assert_error(400, "malformed-json");
+    app.call(Function::Signup, request)
+        .await
+        .assert_error(400, "malformed-json");
 }
 
 #[tokio::test]
 async fn validation_errors_name_every_bad_field() {
     let app = App::new(Target::Standalone).await;
     let response = app
-        .call(Function::Signup, json_post("/signup", &json!({"email": "nope", "password": "short", "role": "admin"})))
+        .call(
+            Function::Signup,
+            json_post(
+                "/signup",
+                &json!({"email": "nope", "password": "short", "role": "admin"}),
+            ),
+        )
         .await;
     response.assert_error(400, "validation-failed");
     let fields = response.body["error"]["fields"].as_object().unwrap();
@@ -172,5 +290,8 @@ async fn validation_errors_name_every_bad_field() {
     for field in ["email", "password", "role"] {
         assert!(fields.contains_key(field));
     }
-    assert!(!response.raw_body.contains("short"), "validation errors never echo the password");
+    assert!(
+        !response.raw_body.contains("short"),
+        "validation errors never echo the password"
+    );
 }

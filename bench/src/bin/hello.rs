@@ -3,7 +3,10 @@
 use lambda_http::{run, service_fn, tracing, Body, Error, Request, Response};
 
 async fn handler(_request: Request) -> Result<Response<Body>, Error> {
-    Ok(Response::builder().status(200).header("content-type", "text/plain").body("Hello, world".into())?)
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "text/plain")
+        .body("Hello, world".into())?)
 }
 
 #[tokio::main]

@@ -25,14 +25,23 @@ pub struct AuthorizerContext {
     pub email: String,
 }
 
-const DENY: AuthorizerResponse = AuthorizerResponse { is_authorized: false, context: None };
+const DENY: AuthorizerResponse = AuthorizerResponse {
+    is_authorized: false,
+    context: None,
+};
 
 fn token_of(event: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<String> {
     let raw = event
         .identity_source
         .as_ref()
         .and_then(|sources| sources.first().cloned())
-        .or_else(|| event.headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string))?;
+        .or_else(|| {
+            event
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })?;
     let (scheme, token) = raw.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
 }
@@ -40,11 +49,17 @@ fn token_of(event: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<String> {
 pub async fn handle(context: &SessionContext, event: ApiGatewayV2CustomAuthorizerV2Request) -> AuthorizerResponse {
     let Some(token) = token_of(&event) else { return DENY };
     let now_ms = now_millis();
-    let Ok(claims) = context.tokens.verify_id_token(&token, now_ms / 1000) else { return DENY };
+    let Ok(claims) = context.tokens.verify_id_token(&token, now_ms / 1000) else {
+        return DENY;
+    };
     match context.whitelist.is_live(&claims.sub, &claims.sid, now_ms).await {
         Ok(true) => AuthorizerResponse {
             is_authorized: true,
-            context: Some(AuthorizerContext { sub: claims.sub, sid: claims.sid, email: claims.email }),
+            context: Some(AuthorizerContext {
+                sub: claims.sub,
+                sid: claims.sid,
+                email: claims.email,
+            }),
         },
         Ok(false) => DENY,
         Err(_) => {

@@ -4,9 +4,9 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
+use crate::context::KeyContext;
 use crate::error::ApiError;
 use crate::http::{json_response_with_cache, require_method};
-use crate::context::KeyContext;
 
 /// Short enough that a newly published key is seen well before it starts signing.
 const CACHE_CONTROL: &str = "public, max-age=300";

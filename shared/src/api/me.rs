@@ -15,6 +15,8 @@ use crate::time::now_millis;
 
 pub async fn handle(context: &KeyContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::GET, "GET")?;
-    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_millis() / 1000)?;
+    let claims = context
+        .tokens
+        .verify_id_token(bearer_token(&request)?, now_millis() / 1000)?;
     Ok(json_response(StatusCode::OK, &json!({ "claims": claims })))
 }

@@ -36,7 +36,13 @@ pub(crate) fn tokens_response(status: StatusCode, pair: &TokenPair) -> Response<
 }
 
 /// Mints the pair of a grant and wraps it in the SPEC's response.
-pub(crate) fn issue(context: &SessionContext, status: StatusCode, grant: &RefreshGrant, email: &str, now_ms: u64) -> Result<Response<Body>, ApiError> {
+pub(crate) fn issue(
+    context: &SessionContext,
+    status: StatusCode,
+    grant: &RefreshGrant,
+    email: &str,
+    now_ms: u64,
+) -> Result<Response<Body>, ApiError> {
     let pair = context.tokens.pair(grant, email, now_ms / 1000)?;
     Ok(tokens_response(status, &pair))
 }

@@ -14,7 +14,11 @@ pub async fn handle(context: &SessionContext, request: Request) -> Result<Respon
     let token = super::refresh_token_field(&request)?;
     let now_ms = now_millis();
     let claims = context.tokens.verify_refresh_token(&token, now_ms / 1000)?;
-    let (grant, email) = match context.whitelist.rotate(&claims, context.tokens.refresh_kid(), now_ms).await? {
+    let (grant, email) = match context
+        .whitelist
+        .rotate(&claims, context.tokens.refresh_kid(), now_ms)
+        .await?
+    {
         Rotation::Rotated { grant, email } => (grant, email),
         Rotation::Grace { grant, email } => {
             tracing::info!(user_id = %claims.sub, session_id = %claims.sid, "refresh within the grace window");

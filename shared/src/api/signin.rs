@@ -30,7 +30,9 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
 
     let now_ms = now_millis();
     let (grant, cleared) = tokio::join!(
-        sessions.whitelist.open_session(&user.id, &user.email, &client, sessions.tokens.refresh_kid(), now_ms),
+        sessions
+            .whitelist
+            .open_session(&user.id, &user.email, &client, sessions.tokens.refresh_kid(), now_ms),
         context.limiter.succeeded(redis, email.as_str()),
     );
     let grant = grant?;

@@ -24,13 +24,26 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     // nothing is written and a retry succeeds; if DynamoDB refuses (409, 503) the
     // session of a user that does not exist is removed again. No outcome leaves a
     // half-registered account that could only ever answer 409.
-    let grant = sessions.whitelist.open_session(&user_id, email.as_str(), &client, sessions.tokens.refresh_kid(), now_ms).await?;
+    let grant = sessions
+        .whitelist
+        .open_session(&user_id, email.as_str(), &client, sessions.tokens.refresh_kid(), now_ms)
+        .await?;
     let created = context
         .users
-        .create(NewUser { id: &user_id, email: &email, password_hash: &password_hash, created_ms: now_ms })
+        .create(NewUser {
+            id: &user_id,
+            email: &email,
+            password_hash: &password_hash,
+            created_ms: now_ms,
+        })
         .await;
     if let Err(error) = created {
-        if sessions.whitelist.close_session(&user_id, &grant.session_id, now_ms).await.is_err() {
+        if sessions
+            .whitelist
+            .close_session(&user_id, &grant.session_id, now_ms)
+            .await
+            .is_err()
+        {
             // Harmless: nobody holds its token and it expires on its own.
             tracing::warn!(user_id, "could not remove the session of a failed sign-up");
         }

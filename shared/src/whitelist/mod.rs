@@ -111,7 +111,10 @@ fn unexpected_reply(index: usize) -> ApiError {
 }
 
 fn bytes_at(values: &[Value], index: usize) -> Result<Vec<u8>, ApiError> {
-    values.get(index).and_then(|v| Vec::<u8>::from_redis_value(v.clone()).ok()).ok_or_else(|| unexpected_reply(index))
+    values
+        .get(index)
+        .and_then(|v| Vec::<u8>::from_redis_value(v.clone()).ok())
+        .ok_or_else(|| unexpected_reply(index))
 }
 
 fn id_at(values: &[Value], index: usize) -> Result<String, ApiError> {
@@ -126,7 +129,10 @@ fn string_at(values: &[Value], index: usize) -> Result<String, ApiError> {
 }
 
 fn number_at(values: &[Value], index: usize) -> Result<u64, ApiError> {
-    values.get(index).and_then(|v| u64::from_redis_value(v.clone()).ok()).ok_or_else(|| unexpected_reply(index))
+    values
+        .get(index)
+        .and_then(|v| u64::from_redis_value(v.clone()).ok())
+        .ok_or_else(|| unexpected_reply(index))
 }
 
 impl Whitelist {
@@ -164,7 +170,14 @@ impl Whitelist {
     }
 
     /// Opens a session for a user who just proved who they are (sign-up, sign-in).
-    pub async fn open_session(&self, user_id: &str, email: &str, client: &ClientInfo, kid: &str, now_ms: u64) -> Result<RefreshGrant, ApiError> {
+    pub async fn open_session(
+        &self,
+        user_id: &str,
+        email: &str,
+        client: &ClientInfo,
+        kid: &str,
+        now_ms: u64,
+    ) -> Result<RefreshGrant, ApiError> {
         let abs_ms = now_ms + self.session_lifetime.as_millis() as u64;
         let expires_ms = (now_ms + self.refresh_ttl.as_millis() as u64).min(abs_ms);
         let ((sid, session_id), (jti, jti_string)) = (new_id(), new_id());
@@ -179,12 +192,21 @@ impl Whitelist {
         let metadata = record::encode_metadata(client);
         let evicted: u64 = self
             .run_script("open_session", &self.scripts.open_session, user_id, |invocation| {
-                invocation.arg(&sid[..]).arg(&jti[..]).arg(now_ms).arg(grant.expires_at).arg(self.session_cap);
+                invocation
+                    .arg(&sid[..])
+                    .arg(&jti[..])
+                    .arg(now_ms)
+                    .arg(grant.expires_at)
+                    .arg(self.session_cap);
                 invocation.arg(kid).arg(email).arg(&metadata[..]);
             })
             .await?;
         if evicted > 0 {
-            tracing::info!(user_id, evicted, "session cap reached; least recently used sessions evicted");
+            tracing::info!(
+                user_id,
+                evicted,
+                "session cap reached; least recently used sessions evicted"
+            );
         }
         Ok(grant)
     }
@@ -195,8 +217,14 @@ impl Whitelist {
         let new_jti = *uuid::Uuid::new_v4().as_bytes();
         let reply: Vec<Value> = self
             .run_script("rotate", &self.scripts.rotate, &claims.sub, |invocation| {
-                invocation.arg(&sid[..]).arg(&presented[..]).arg(&new_jti[..]).arg(now_ms);
-                invocation.arg(self.refresh_ttl.as_millis() as u64).arg(self.session_lifetime.as_millis() as u64);
+                invocation
+                    .arg(&sid[..])
+                    .arg(&presented[..])
+                    .arg(&new_jti[..])
+                    .arg(now_ms);
+                invocation
+                    .arg(self.refresh_ttl.as_millis() as u64)
+                    .arg(self.session_lifetime.as_millis() as u64);
                 invocation.arg(self.grace.as_millis() as u64).arg(kid);
             })
             .await?;
@@ -248,7 +276,12 @@ impl Whitelist {
                 invocation.arg(now_ms);
             })
             .await?;
-        tracing::warn!(security_event = "revoke_all", user_id, sessions = removed, "every session of the user revoked");
+        tracing::warn!(
+            security_event = "revoke_all",
+            user_id,
+            sessions = removed,
+            "every session of the user revoked"
+        );
         Ok(removed)
     }
 
@@ -284,7 +317,13 @@ impl Whitelist {
             .redis
             .run("session", |mut connection| {
                 let key = key.clone();
-                async move { redis::cmd("HGET").arg(key).arg(&sid[..]).query_async(&mut connection).await }
+                async move {
+                    redis::cmd("HGET")
+                        .arg(key)
+                        .arg(&sid[..])
+                        .query_async(&mut connection)
+                        .await
+                }
             })
             .await?;
         Ok(bytes.and_then(|b| SessionRecord::decode(&b)))
@@ -292,6 +331,9 @@ impl Whitelist {
 
     /// Whether a session is still live: one HGET.
     pub async fn is_live(&self, user_id: &str, session_id: &str, now_ms: u64) -> Result<bool, ApiError> {
-        Ok(self.session(user_id, session_id).await?.is_some_and(|s| s.is_live(now_ms)))
+        Ok(self
+            .session(user_id, session_id)
+            .await?
+            .is_some_and(|s| s.is_live(now_ms)))
     }
 }

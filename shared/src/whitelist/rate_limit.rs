@@ -62,7 +62,9 @@ impl SignInLimiter {
         }
         if retry_after_ms > 0 {
             tracing::warn!(security_event = "signin_rate_limited", ip, "too many sign-in attempts");
-            return Err(ApiError::RateLimited { retry_after: Duration::from_millis(retry_after_ms).max(Duration::from_secs(1)) });
+            return Err(ApiError::RateLimited {
+                retry_after: Duration::from_millis(retry_after_ms).max(Duration::from_secs(1)),
+            });
         }
         Ok(())
     }

@@ -49,7 +49,10 @@ impl SessionRecord {
 /// keeps; `None` for anything else, so two spellings can never name one id.
 pub fn id_bytes(id: &str) -> Option<[u8; 16]> {
     let canonical = id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    canonical.then(|| uuid::Uuid::try_parse(id).ok()).flatten().map(|u| *u.as_bytes())
+    canonical
+        .then(|| uuid::Uuid::try_parse(id).ok())
+        .flatten()
+        .map(|u| *u.as_bytes())
 }
 
 pub fn id_string(bytes: &[u8]) -> Option<String> {
@@ -71,9 +74,14 @@ pub fn encode_metadata(client: &ClientInfo) -> Vec<u8> {
 
 /// (source address, user agent); empty strings for anything unreadable.
 pub fn decode_metadata(bytes: &[u8]) -> (String, String) {
-    let Some((&ip_len, rest)) = bytes.split_first() else { return Default::default() };
+    let Some((&ip_len, rest)) = bytes.split_first() else {
+        return Default::default();
+    };
     let (ip, user_agent) = rest.split_at((ip_len as usize).min(rest.len()));
-    (String::from_utf8_lossy(ip).into_owned(), String::from_utf8_lossy(user_agent).into_owned())
+    (
+        String::from_utf8_lossy(ip).into_owned(),
+        String::from_utf8_lossy(user_agent).into_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -93,9 +101,18 @@ mod tests {
 
     #[test]
     fn metadata_round_trips_even_with_a_truncated_address() {
-        let client = ClientInfo { ip: "203.0.113.7".into(), user_agent: "Mozilla/5.0 (X11)".into() };
-        assert_eq!(decode_metadata(&encode_metadata(&client)), (client.ip.clone(), client.user_agent.clone()));
-        let long = ClientInfo { ip: "x".repeat(300), user_agent: "ua".into() };
+        let client = ClientInfo {
+            ip: "203.0.113.7".into(),
+            user_agent: "Mozilla/5.0 (X11)".into(),
+        };
+        assert_eq!(
+            decode_metadata(&encode_metadata(&client)),
+            (client.ip.clone(), client.user_agent.clone())
+        );
+        let long = ClientInfo {
+            ip: "x".repeat(300),
+            user_agent: "ua".into(),
+        };
         assert_eq!(decode_metadata(&encode_metadata(&long)), ("x".repeat(255), "ua".into()));
         assert_eq!(decode_metadata(&[]), (String::new(), String::new()));
         assert_eq!(decode_metadata(&[9, b'a']), ("a".into(), String::new()));
@@ -112,7 +129,10 @@ mod tests {
         let record = SessionRecord::decode(&bytes).unwrap();
         assert_eq!(record.jti, [1; 16]);
         assert_eq!(record.previous_jti, [2; 16]);
-        assert_eq!((record.created_ms, record.used_ms, record.expires_at), (1_764_000_000_123, 1_764_000_005_456, 1_764_259_205));
+        assert_eq!(
+            (record.created_ms, record.used_ms, record.expires_at),
+            (1_764_000_000_123, 1_764_000_005_456, 1_764_259_205)
+        );
         assert_eq!(record.kid, "r1");
         assert!(record.is_live(1_764_259_204_999) && !record.is_live(1_764_259_205_000));
         assert_eq!(SessionRecord::decode(&bytes[..47]), None);
