@@ -317,7 +317,11 @@ async fn refresh(context: &'static SessionContext, admin: &mut MultiplexedConnec
         assert_eq!(verified.jti, claims.jti);
 
         let started = Instant::now();
-        let rotation = context.whitelist.rotate(&claims, &kid, now_ms).await.unwrap();
+        let rotation = context
+            .whitelist
+            .rotate(&claims, &kid, &Default::default(), now_ms)
+            .await
+            .unwrap();
         redis_call.push(started.elapsed());
         let shared::whitelist::Rotation::Rotated { grant, email } = rotation else {
             panic!("not rotated")
@@ -381,11 +385,7 @@ async fn signout(context: &'static SessionContext, admin: &mut MultiplexedConnec
             .unwrap();
         crypto.push(started.elapsed());
         let started = Instant::now();
-        assert!(context
-            .whitelist
-            .close_session(&claims.sub, &claims.sid, now_millis())
-            .await
-            .unwrap());
+        assert!(context.whitelist.sign_out(&claims, now_millis()).await.unwrap());
         redis_call.push(started.elapsed());
     }
     Measured {

@@ -64,7 +64,11 @@ async fn user_with_rotated_sessions(context: &SessionContext, sessions: usize) -
             iat: minted.grant.issued_at,
             exp: minted.grant.expires_at,
         };
-        let rotation = context.whitelist.rotate(&claims, &kid, now_millis()).await.unwrap();
+        let rotation = context
+            .whitelist
+            .rotate(&claims, &kid, &Default::default(), now_millis())
+            .await
+            .unwrap();
         assert!(matches!(rotation, shared::whitelist::Rotation::Rotated { .. }));
         session_ids.push(minted.grant.session_id);
     }

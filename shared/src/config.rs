@@ -1,9 +1,10 @@
 //! Settings, read from the environment once per Lambda instance.
 //!
-//! Every value has a default fit for production except the ones that identify a
-//! deployment (`ISSUER`, `REDIS_URL`, `USERS_TABLE`, the keys). Keys and secrets
-//! come from `AUTH_KEYS` (JSON) or `AUTH_KEYS_FILE` (a path to the same JSON);
-//! see [`crate::keys`] for the format. They are never logged.
+//! A leaf: it imports no sibling module. Every value has a default fit for
+//! production except the ones that identify a deployment (`ISSUER`, `REDIS_URL`) and
+//! the key document, which `context` loads (from `AUTH_KEYS`, `AUTH_KEYS_FILE` or
+//! Secrets Manager) and hands in; it is never logged. Tests build the same settings
+//! from a lookup function of their own and then change fields: one source of defaults.
 
 use std::time::Duration;
 
@@ -22,11 +23,17 @@ pub struct Settings {
     pub refresh_grace: Duration,
     /// Live sessions per user; opening one more evicts the least recently used.
     pub session_cap: u32,
+    /// Sign-in attempts per (email, source address) per window.
     pub signin_limit_per_email: u32,
     pub signin_limit_per_ip: u32,
+    /// Sign-in attempts per email from all addresses together: the backstop.
+    pub signin_limit_per_email_backstop: u32,
     pub signin_window: Duration,
+    pub signup_limit_per_ip: u32,
+    pub signup_window: Duration,
     pub redis: RedisSettings,
     pub dynamodb: DynamoDbSettings,
+    pub aws: AwsSettings,
     /// The raw key document (JSON). Parsed once by [`crate::keys::KeySet::from_json`].
     pub keys_json: String,
 }
@@ -55,6 +62,42 @@ pub struct DynamoDbSettings {
     pub operation_timeout: Duration,
 }
 
+/// Region and credentials of the AWS SDK clients, and the endpoint override for
+/// local use. Lambda sets the first four for every instance.
+#[derive(Clone, Default)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// `AWS_ENDPOINT_URL`: every service's endpoint, unless its own is set.
+    pub endpoint: Option<String>,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+    pub secrets_manager_endpoint: Option<String>,
+}
+
+impl AwsSettings {
+    pub fn from_lookup(lookup: &Lookup<'_>) -> Self {
+        AwsSettings {
+            region: lookup("AWS_REGION").or_else(|| lookup("AWS_DEFAULT_REGION")),
+            access_key_id: lookup("AWS_ACCESS_KEY_ID"),
+            secret_access_key: lookup("AWS_SECRET_ACCESS_KEY"),
+            session_token: lookup("AWS_SESSION_TOKEN"),
+            endpoint: lookup("AWS_ENDPOINT_URL"),
+            secrets_manager_endpoint: lookup("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+        }
+    }
+}
+
+impl std::fmt::Debug for AwsSettings {
+    // Hand-written so that credentials can never be printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsSettings")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A setting that could not be read; the function refuses to start.
 #[derive(Debug)]
 pub struct ConfigError(pub String);
@@ -67,12 +110,17 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn var(name: &str) -> Option<String> {
+/// Where settings come from: the process environment in a function, a map in tests.
+/// Blank values count as unset.
+pub type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// The process environment as a [`Lookup`].
+pub fn environment(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
-    match var(name) {
+fn number<T: std::str::FromStr>(lookup: &Lookup<'_>, name: &str, default: T) -> Result<T, ConfigError> {
+    match lookup(name) {
         None => Ok(default),
         Some(raw) => raw
             .trim()
@@ -81,46 +129,36 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError
     }
 }
 
-fn seconds(name: &str, default: u64) -> Result<Duration, ConfigError> {
-    number(name, default).map(Duration::from_secs)
+fn seconds(lookup: &Lookup<'_>, name: &str, default: u64) -> Result<Duration, ConfigError> {
+    number(lookup, name, default).map(Duration::from_secs)
 }
 
-fn millis(name: &str, default: u64) -> Result<Duration, ConfigError> {
-    number(name, default).map(Duration::from_millis)
+fn millis(lookup: &Lookup<'_>, name: &str, default: u64) -> Result<Duration, ConfigError> {
+    number(lookup, name, default).map(Duration::from_millis)
 }
 
 impl Settings {
-    /// Reads every setting; the key document comes from `AUTH_KEYS`, the file
-    /// `AUTH_KEYS_FILE`, or (in AWS) the Secrets Manager secret `AUTH_KEYS_SECRET_ARN`,
-    /// fetched once here, at start-up.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let keys_json = match (var("AUTH_KEYS"), var("AUTH_KEYS_FILE"), var("AUTH_KEYS_SECRET_ARN")) {
-            (Some(json), _, _) => json,
-            (None, Some(path), _) => {
-                std::fs::read_to_string(&path).map_err(|e| ConfigError(format!("AUTH_KEYS_FILE {path}: {e}")))?
-            }
-            (None, None, Some(secret_id)) => crate::secrets::fetch_key_document(&secret_id).await?,
-            (None, None, None) => {
-                return Err(ConfigError(
-                    "one of AUTH_KEYS, AUTH_KEYS_FILE or AUTH_KEYS_SECRET_ARN must be set".into(),
-                ))
-            }
-        };
+    /// Every setting from `lookup`, with the key document loaded by the caller.
+    pub fn from_lookup(lookup: &Lookup<'_>, keys_json: String) -> Result<Self, ConfigError> {
+        let required = |name: &str| lookup(name).ok_or_else(|| ConfigError(format!("{name} must be set")));
         let settings = Settings {
-            issuer: var("ISSUER").ok_or_else(|| ConfigError("ISSUER must be set".into()))?,
-            audience: var("ID_TOKEN_AUDIENCE").unwrap_or_else(|| "account-service".into()),
-            id_token_ttl: seconds("ID_TOKEN_TTL_SECONDS", 15 * 60)?,
-            refresh_token_ttl: seconds("REFRESH_TOKEN_TTL_SECONDS", 3 * 24 * 3600)?,
-            session_lifetime: seconds("SESSION_LIFETIME_SECONDS", 30 * 24 * 3600)?,
-            refresh_grace: seconds("REFRESH_GRACE_SECONDS", 10)?,
-            session_cap: number("SESSION_CAP", 10)?,
-            signin_limit_per_email: number("SIGNIN_LIMIT_PER_EMAIL", 10)?,
-            signin_limit_per_ip: number("SIGNIN_LIMIT_PER_IP", 100)?,
-            signin_window: seconds("SIGNIN_WINDOW_SECONDS", 15 * 60)?,
+            issuer: required("ISSUER")?,
+            audience: lookup("ID_TOKEN_AUDIENCE").unwrap_or_else(|| "account-service".into()),
+            id_token_ttl: seconds(lookup, "ID_TOKEN_TTL_SECONDS", 15 * 60)?,
+            refresh_token_ttl: seconds(lookup, "REFRESH_TOKEN_TTL_SECONDS", 3 * 24 * 3600)?,
+            session_lifetime: seconds(lookup, "SESSION_LIFETIME_SECONDS", 30 * 24 * 3600)?,
+            refresh_grace: seconds(lookup, "REFRESH_GRACE_SECONDS", 10)?,
+            session_cap: number(lookup, "SESSION_CAP", 10)?,
+            signin_limit_per_email: number(lookup, "SIGNIN_LIMIT_PER_EMAIL", 10)?,
+            signin_limit_per_ip: number(lookup, "SIGNIN_LIMIT_PER_IP", 100)?,
+            signin_limit_per_email_backstop: number(lookup, "SIGNIN_LIMIT_PER_EMAIL_BACKSTOP", 100)?,
+            signin_window: seconds(lookup, "SIGNIN_WINDOW_SECONDS", 15 * 60)?,
+            signup_limit_per_ip: number(lookup, "SIGNUP_LIMIT_PER_IP", 20)?,
+            signup_window: seconds(lookup, "SIGNUP_WINDOW_SECONDS", 3600)?,
             redis: RedisSettings {
-                url: var("REDIS_URL").ok_or_else(|| ConfigError("REDIS_URL must be set".into()))?,
-                cluster: matches!(var("REDIS_CLUSTER").as_deref(), Some("1" | "true" | "yes")),
-                cluster_seeds: var("REDIS_CLUSTER_NODES")
+                url: required("REDIS_URL")?,
+                cluster: matches!(lookup("REDIS_CLUSTER").as_deref(), Some("1" | "true" | "yes")),
+                cluster_seeds: lookup("REDIS_CLUSTER_NODES")
                     .map(|v| {
                         v.split(',')
                             .map(|s| s.trim().to_string())
@@ -128,16 +166,17 @@ impl Settings {
                             .collect()
                     })
                     .unwrap_or_default(),
-                ca_cert_file: var("REDIS_CA_CERT_FILE"),
-                connect_timeout: millis("REDIS_CONNECT_TIMEOUT_MS", 500)?,
-                response_timeout: millis("REDIS_RESPONSE_TIMEOUT_MS", 500)?,
+                ca_cert_file: lookup("REDIS_CA_CERT_FILE"),
+                connect_timeout: millis(lookup, "REDIS_CONNECT_TIMEOUT_MS", 500)?,
+                response_timeout: millis(lookup, "REDIS_RESPONSE_TIMEOUT_MS", 500)?,
             },
             dynamodb: DynamoDbSettings {
-                table: var("USERS_TABLE").unwrap_or_else(|| "accounts".into()),
-                endpoint: var("AWS_ENDPOINT_URL_DYNAMODB"),
-                connect_timeout: millis("DYNAMODB_CONNECT_TIMEOUT_MS", 500)?,
-                operation_timeout: millis("DYNAMODB_TIMEOUT_MS", 1500)?,
+                table: lookup("USERS_TABLE").unwrap_or_else(|| "accounts".into()),
+                endpoint: lookup("AWS_ENDPOINT_URL_DYNAMODB"),
+                connect_timeout: millis(lookup, "DYNAMODB_CONNECT_TIMEOUT_MS", 500)?,
+                operation_timeout: millis(lookup, "DYNAMODB_TIMEOUT_MS", 1500)?,
             },
+            aws: AwsSettings::from_lookup(lookup),
             keys_json,
         };
         settings.check()?;
@@ -152,11 +191,21 @@ impl Settings {
         if self.id_token_ttl.is_zero() || self.refresh_token_ttl.is_zero() || self.session_lifetime.is_zero() {
             return Err(ConfigError("token lifetimes must be positive".into()));
         }
-        if self.signin_window.is_zero() {
-            return Err(ConfigError("SIGNIN_WINDOW_SECONDS must be positive".into()));
+        if self.signin_window.is_zero() || self.signup_window.is_zero() {
+            return Err(ConfigError("rate-limit windows must be positive".into()));
         }
-        crate::redis_client::check_url(&self.redis.url)?;
+        check_redis_url(&self.redis.url)
+    }
+}
+
+/// Refuses a URL that is not `redis://` or `rediss://`, without echoing it (it may hold a password).
+pub fn check_redis_url(url: &str) -> Result<(), ConfigError> {
+    use redis::IntoConnectionInfo;
+    let scheme_ok = url.starts_with("redis://") || url.starts_with("rediss://");
+    if scheme_ok && url.into_connection_info().is_ok() {
         Ok(())
+    } else {
+        Err(ConfigError("REDIS_URL must be a redis:// or rediss:// URL".into()))
     }
 }
 

@@ -1,10 +1,36 @@
 //! What a function builds once per Lambda instance and reuses across invocations.
 
-use crate::config::{ConfigError, Settings};
+use crate::config::{environment, AwsSettings, ConfigError, Lookup, Settings};
 use crate::keys::KeySet;
 use crate::redis_client::RedisClient;
 use crate::tokens::Tokens;
 use crate::whitelist::Whitelist;
+
+/// The key document (JSON) from `AUTH_KEYS`, the file `AUTH_KEYS_FILE`, or (in AWS)
+/// the Secrets Manager secret `AUTH_KEYS_SECRET_ARN`, fetched once, at start-up.
+pub async fn load_key_document(lookup: &Lookup<'_>) -> Result<String, ConfigError> {
+    match (
+        lookup("AUTH_KEYS"),
+        lookup("AUTH_KEYS_FILE"),
+        lookup("AUTH_KEYS_SECRET_ARN"),
+    ) {
+        (Some(json), _, _) => Ok(json),
+        (None, Some(path), _) => {
+            std::fs::read_to_string(&path).map_err(|e| ConfigError(format!("AUTH_KEYS_FILE {path}: {e}")))
+        }
+        (None, None, Some(secret_id)) => {
+            crate::secrets::fetch_key_document(&AwsSettings::from_lookup(lookup), &secret_id).await
+        }
+        (None, None, None) => Err(ConfigError(
+            "one of AUTH_KEYS, AUTH_KEYS_FILE or AUTH_KEYS_SECRET_ARN must be set".into(),
+        )),
+    }
+}
+
+/// Every setting of a function, from its environment.
+pub async fn settings_from_env() -> Result<Settings, ConfigError> {
+    Settings::from_lookup(&environment, load_key_document(&environment).await?)
+}
 
 /// Keys and tokens only, no Redis: for the functions that publish keys or verify
 /// id tokens from them (jwks, me).
@@ -23,7 +49,7 @@ impl KeyContext {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::new(&Settings::from_env().await?)
+        Self::new(&settings_from_env().await?)
     }
 }
 
@@ -48,7 +74,7 @@ impl SessionContext {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::new(Settings::from_env().await?)
+        Self::new(settings_from_env().await?)
     }
 
     /// For the functions that sign id tokens: imports the signing key at start-up
@@ -64,22 +90,22 @@ impl SessionContext {
 pub struct AccountContext {
     pub sessions: SessionContext,
     pub users: crate::users::UserStore,
-    pub limiter: crate::whitelist::SignInLimiter,
+    pub signin_limiter: crate::rate_limit::SignInLimiter,
+    pub signup_limiter: crate::rate_limit::SignUpLimiter,
 }
 
 #[cfg(feature = "users")]
 impl AccountContext {
     pub async fn new(settings: Settings) -> Result<Self, ConfigError> {
-        let users = crate::users::UserStore::new(&settings.dynamodb)?;
-        let limiter = crate::whitelist::SignInLimiter::new(&settings);
         Ok(AccountContext {
+            users: crate::users::UserStore::new(&settings.dynamodb, &settings.aws)?,
+            signin_limiter: crate::rate_limit::SignInLimiter::new(&settings),
+            signup_limiter: crate::rate_limit::SignUpLimiter::new(&settings),
             sessions: SessionContext::new(settings)?.ready_to_sign()?,
-            users,
-            limiter,
         })
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::new(Settings::from_env().await?).await
+        Self::new(settings_from_env().await?).await
     }
 }

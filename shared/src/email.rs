@@ -109,7 +109,9 @@ pub fn parse_credentials(
     fields.finish()?;
     match (email, password) {
         (Some(email), Some(password)) => Ok((email, password)),
-        _ => Err(crate::ApiError::Internal),
+        _ => Err(crate::ApiError::internal(
+            "credentials parsed without an error but without a value",
+        )),
     }
 }
 

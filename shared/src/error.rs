@@ -2,8 +2,9 @@
 //!
 //! Every error body has the SPEC's shape:
 //! `{"error": {"type": "<kebab-case kind>", "message": "<human text>", "fields"?: {...}}}`.
-//! Messages are fixed strings: a store's raw error or a secret never reaches a client
-//! (the cause is logged, without tokens or passwords, where the error is created).
+//! Messages are fixed strings: a store's raw error or a secret never reaches a client.
+//! A 503 or 500 carries its cause (what failed, in words that hold no token, password
+//! or secret), and `runtime::respond` logs it once, with the request id.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,10 +34,10 @@ pub enum ApiError {
     RateLimited {
         retry_after: Duration,
     },
-    /// Redis or DynamoDB unreachable or timing out.
-    Unavailable,
-    /// A bug. The cause is logged where it happened.
-    Internal,
+    /// Redis or DynamoDB unreachable or timing out; the cause is for the log only.
+    Unavailable(String),
+    /// A bug; the cause is for the log only.
+    Internal(String),
 }
 
 /// Seconds a client should wait before retrying after a 503.
@@ -49,6 +50,24 @@ impl ApiError {
         ApiError::Validation(fields)
     }
 
+    /// A dependency is down or slow: 503, with what failed for the log.
+    pub fn unavailable(cause: impl Into<String>) -> Self {
+        ApiError::Unavailable(cause.into())
+    }
+
+    /// A bug: 500, with what failed for the log.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        ApiError::Internal(cause.into())
+    }
+
+    /// What the log says about an error the client sees only as 503 or 500.
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            ApiError::Unavailable(cause) | ApiError::Internal(cause) => Some(cause),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
@@ -58,8 +77,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -74,8 +93,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::RateLimited { .. } => "too-many-requests",
-            ApiError::Unavailable => "service-unavailable",
-            ApiError::Internal => "internal-error",
+            ApiError::Unavailable(_) => "service-unavailable",
+            ApiError::Internal(_) => "internal-error",
         }
     }
 
@@ -89,9 +108,9 @@ impl ApiError {
             ApiError::EmailTaken => "This email is already registered.",
             ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.",
             ApiError::UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
-            ApiError::RateLimited { .. } => "Too many sign-in attempts. Retry later.",
-            ApiError::Unavailable => "The service is temporarily unavailable. Retry later.",
-            ApiError::Internal => "An internal error occurred.",
+            ApiError::RateLimited { .. } => "Too many attempts. Retry later.",
+            ApiError::Unavailable(_) => "The service is temporarily unavailable. Retry later.",
+            ApiError::Internal(_) => "An internal error occurred.",
         }
     }
 
@@ -104,7 +123,7 @@ impl ApiError {
                 let secs = (retry_after.as_millis() as u64).div_ceil(1000).max(1);
                 vec![("retry-after", secs.to_string())]
             }
-            ApiError::Unavailable => vec![("retry-after", UNAVAILABLE_RETRY_AFTER_SECS.to_string())],
+            ApiError::Unavailable(_) => vec![("retry-after", UNAVAILABLE_RETRY_AFTER_SECS.to_string())],
             _ => vec![],
         }
     }

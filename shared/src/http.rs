@@ -132,17 +132,13 @@ pub fn bearer_token(request: &Request) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-/// Who is calling, as API Gateway saw it: kept with the session for `GET /sessions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientInfo {
-    pub ip: String,
-    pub user_agent: String,
-}
+pub use crate::client::ClientInfo;
 
 /// Longest user agent kept with a session.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
 impl ClientInfo {
+    /// The caller as API Gateway saw it.
     pub fn of(request: &Request) -> Self {
         let (mut ip, mut context_user_agent) = (None, None);
         if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() {

@@ -16,12 +16,14 @@
 pub mod api;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod email;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod rate_limit;
 pub mod redis_client;
 pub mod runtime;
 pub mod secrets;

@@ -37,11 +37,8 @@ pub async fn hash(password: &Password) -> Result<String, ApiError> {
             .map(|h| h.to_string())
     })
     .await
-    .map_err(|_| ApiError::Internal)?
-    .map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        ApiError::Internal
-    })
+    .map_err(|e| ApiError::internal(format!("password hashing task: {e}")))?
+    .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))
 }
 
 /// Whether the password matches the stored hash; `None` verifies the dummy hash
@@ -51,12 +48,13 @@ pub async fn verify(password: &Password, stored_hash: Option<String>) -> Result<
     let known = stored_hash.is_some();
     let stored = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&stored).map_err(|_| ApiError::Internal)?;
+        let parsed =
+            PasswordHash::new(&stored).map_err(|e| ApiError::internal(format!("stored hash unreadable: {e}")))?;
         let matches = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
         Ok(known && matches)
     })
     .await
-    .map_err(|_| ApiError::Internal)?
+    .map_err(|e| ApiError::internal(format!("password verification task: {e}")))?
 }
 
 #[cfg(test)]

@@ -12,21 +12,11 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, TlsCertificates, Value};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, TlsCertificates, Value};
 use tokio::sync::OnceCell;
 
-use crate::config::{ConfigError, RedisSettings};
+use crate::config::{check_redis_url, ConfigError, RedisSettings};
 use crate::error::ApiError;
-
-/// Refuses a URL that is not `redis://` or `rediss://`, without echoing it (it may hold a password).
-pub fn check_url(url: &str) -> Result<(), ConfigError> {
-    let scheme_ok = url.starts_with("redis://") || url.starts_with("rediss://");
-    if scheme_ok && url.into_connection_info().is_ok() {
-        Ok(())
-    } else {
-        Err(ConfigError("REDIS_URL must be a redis:// or rediss:// URL".into()))
-    }
-}
 
 /// A connection of either kind; both multiplex, so clones share one socket per node.
 #[derive(Clone)]
@@ -66,7 +56,7 @@ impl ConnectionLike for Connection {
 enum Source {
     Standalone(ConnectionManager),
     Cluster {
-        client: redis::cluster::ClusterClient,
+        client: Box<redis::cluster::ClusterClient>,
         connection: OnceCell<ClusterConnection>,
     },
 }
@@ -91,7 +81,7 @@ fn tls_certificates(settings: &RedisSettings) -> Result<Option<TlsCertificates>,
 impl RedisClient {
     /// Builds the client without touching the network.
     pub fn new(settings: &RedisSettings) -> Result<Self, ConfigError> {
-        check_url(&settings.url)?;
+        check_redis_url(&settings.url)?;
         let certificates = tls_certificates(settings)?;
         let bad = |e: RedisError| ConfigError(format!("Redis client: {:?}", e.kind()));
         let source = if settings.cluster {
@@ -108,7 +98,7 @@ impl RedisClient {
                 builder = builder.certs(certificates);
             }
             Source::Cluster {
-                client: builder.build().map_err(bad)?,
+                client: Box::new(builder.build().map_err(bad)?),
                 connection: OnceCell::new(),
             }
         } else {
@@ -158,45 +148,44 @@ impl RedisClient {
             .await;
             match result {
                 Ok(Ok(value)) => return Ok(value),
-                Ok(Err(e)) if attempt == 0 && is_dead_connection(&e) => {
-                    tracing::warn!(operation, error_kind = ?e.kind(), "redis connection found dead; retrying once");
+                Ok(Err(e)) if attempt == 0 && is_worth_a_retry(&e) => {
+                    tracing::warn!(operation, error_kind = ?e.kind(), "redis call failed; retrying once");
                     last_error = Some(e);
                 }
                 Ok(Err(e)) => return Err(classify(operation, &e)),
-                Err(_elapsed) => {
-                    tracing::error!(operation, "redis did not answer in time");
-                    return Err(ApiError::Unavailable);
-                }
+                Err(_elapsed) => return Err(ApiError::unavailable(format!("redis {operation}: no answer in time"))),
             }
         }
         Err(last_error
             .map(|e| classify(operation, &e))
-            .unwrap_or(ApiError::Unavailable))
+            .unwrap_or_else(|| ApiError::unavailable(format!("redis {operation}: connection lost twice"))))
     }
 }
 
-fn is_dead_connection(e: &RedisError) -> bool {
-    !e.is_timeout() && (e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error())
+/// Worth one more attempt: a connection found dead, or a script flushed between the
+/// client's reload and its second EVALSHA (the next attempt loads it again).
+fn is_worth_a_retry(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+        || (!e.is_timeout() && (e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error()))
 }
 
-/// Unreachable, slow or refusing our credentials is 503; anything else from Redis
-/// (a script error, CROSSSLOT) is a bug.
+/// Unreachable, slow or refusing our credentials is 503, and so is a script that
+/// went missing again right after the client reloaded it (seen on ElastiCache
+/// Serverless: the retry that follows usually finds it); anything else from Redis (a
+/// script error, CROSSSLOT) is a bug.
 fn classify(operation: &'static str, e: &RedisError) -> ApiError {
-    if e.kind() == redis::ErrorKind::AuthenticationFailed {
-        tracing::error!(operation, "redis refused the configured credentials");
-        return ApiError::Unavailable;
-    }
-    if e.is_timeout()
+    let unavailable = e.kind() == redis::ErrorKind::AuthenticationFailed
+        || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+        || e.is_timeout()
         || e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
-        || e.is_cluster_error()
-    {
-        tracing::error!(operation, error_kind = ?e.kind(), "redis unavailable");
-        ApiError::Unavailable
+        || e.is_cluster_error();
+    let cause = format!("redis {operation}: {:?}", e.kind());
+    if unavailable {
+        ApiError::unavailable(cause)
     } else {
-        tracing::error!(operation, error_kind = ?e.kind(), error = %e, "redis error");
-        ApiError::Internal
+        ApiError::internal(format!("{cause}: {e}"))
     }
 }
 
@@ -207,10 +196,10 @@ mod tests {
     #[test]
     fn a_bad_redis_url_is_refused_without_echoing_it() {
         for bad in ["", "localhost:6379", "http://127.0.0.1:6379", "redis://:secret@[bad"] {
-            let error = check_url(bad).unwrap_err().to_string();
+            let error = check_redis_url(bad).unwrap_err().to_string();
             assert!(!error.contains("secret"), "{error}");
         }
-        assert!(check_url("redis://127.0.0.1:6379").is_ok());
-        assert!(check_url("rediss://user:pass@cache.example.com:6379").is_ok());
+        assert!(check_redis_url("redis://127.0.0.1:6379").is_ok());
+        assert!(check_redis_url("rediss://user:pass@cache.example.com:6379").is_ok());
     }
 }

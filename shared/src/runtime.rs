@@ -60,20 +60,22 @@ where
     let outcome = AssertUnwindSafe(async move { handler(context, request).await })
         .catch_unwind()
         .await;
-    let response = match outcome {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) => error_response(&error),
-        Err(_panic) => {
-            tracing::error!(request_id, "handler panicked");
-            error_response(&ApiError::Internal)
-        }
+    let (response, cause) = match outcome {
+        Ok(Ok(response)) => (response, None),
+        Ok(Err(error)) => (error_response(&error), error.cause().map(str::to_owned)),
+        Err(_panic) => (
+            error_response(&ApiError::internal("handler panicked")),
+            Some("handler panicked".to_owned()),
+        ),
     };
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if status >= 500 {
-        tracing::error!(request_id, method, path, status, latency_ms, "request failed");
-    } else {
-        tracing::info!(request_id, method, path, status, latency_ms, "request served");
+    // The one log line of the request; a 503 or 500 carries its cause here, once.
+    match cause {
+        Some(cause) if status >= 500 => {
+            tracing::error!(request_id, method, path, status, latency_ms, cause, "request failed")
+        }
+        _ => tracing::info!(request_id, method, path, status, latency_ms, "request served"),
     }
     response
 }

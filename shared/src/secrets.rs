@@ -1,10 +1,10 @@
 //! The key document from AWS Secrets Manager, read once per Lambda instance at
 //! start-up (every request needs the keys, so this cannot wait for the first one).
 
-use crate::config::ConfigError;
+use crate::config::{AwsSettings, ConfigError};
 
 #[cfg(feature = "secrets-manager")]
-pub async fn fetch_key_document(secret_id: &str) -> Result<String, ConfigError> {
+pub async fn fetch_key_document(aws: &AwsSettings, secret_id: &str) -> Result<String, ConfigError> {
     use aws_sdk_secretsmanager::config::retry::RetryConfig;
     use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
     use std::time::Duration;
@@ -13,7 +13,12 @@ pub async fn fetch_key_document(secret_id: &str) -> Result<String, ConfigError> 
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let config = crate::aws::sdk_config("SECRETS_MANAGER", None, timeouts, RetryConfig::standard())?;
+    let config = crate::aws::sdk_config(
+        aws,
+        aws.secrets_manager_endpoint.as_deref(),
+        timeouts,
+        RetryConfig::standard(),
+    )?;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let output = client
         .get_secret_value()
@@ -35,7 +40,7 @@ pub async fn fetch_key_document(secret_id: &str) -> Result<String, ConfigError> 
 }
 
 #[cfg(not(feature = "secrets-manager"))]
-pub async fn fetch_key_document(_secret_id: &str) -> Result<String, ConfigError> {
+pub async fn fetch_key_document(_aws: &AwsSettings, _secret_id: &str) -> Result<String, ConfigError> {
     Err(ConfigError(
         "AUTH_KEYS_SECRET_ARN needs the `secrets-manager` feature of the shared crate".into(),
     ))

@@ -123,10 +123,7 @@ impl Tokens {
                 Some(pair) => sign_rs256(pair, &header, &claims),
                 None => encode(&header, &claims, &signing.encoding).map_err(|e| e.to_string()),
             });
-        signed.map_err(|e| {
-            tracing::error!(error = %e, "id token signing failed");
-            ApiError::Internal
-        })
+        signed.map_err(|e| ApiError::internal(format!("id token signing failed: {e}")))
     }
 
     /// Deterministic: the same grant always gives the same token string.
@@ -146,10 +143,8 @@ impl Tokens {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(grant.kid.clone());
-        encode(&header, &claims, &secret.encoding).map_err(|e| {
-            tracing::error!(error = %e, "refresh token signing failed");
-            ApiError::Internal
-        })
+        encode(&header, &claims, &secret.encoding)
+            .map_err(|e| ApiError::internal(format!("refresh token signing failed: {e}")))
     }
 
     pub fn pair(&self, grant: &RefreshGrant, email: &str, now_secs: u64) -> Result<TokenPair, ApiError> {

@@ -5,32 +5,35 @@
 //!   uniqueness guard, also what sign-in reads (one strongly consistent GetItem).
 //!
 //! Both items are written in one transaction, each with `attribute_not_exists(pk)`,
-//! so email uniqueness holds under concurrent sign-ups without any read first.
+//! so email uniqueness holds under concurrent sign-ups without any read first; every
+//! later change (password, deletion) changes both in one transaction too, each item
+//! conditioned on the other's state, so the pair never disagrees.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-use crate::config::{ConfigError, DynamoDbSettings};
+use crate::config::{AwsSettings, ConfigError, DynamoDbSettings};
 use crate::email::Email;
 use crate::error::ApiError;
 
-/// Attempts of a sign-up transaction cancelled by `TransactionConflict` (real
-/// DynamoDB under contention; DynamoDB Local serializes and never does).
+/// Attempts of a transaction cancelled by `TransactionConflict` (real DynamoDB under
+/// contention; DynamoDB Local serializes and never does).
 const TRANSACTION_ATTEMPTS: u32 = 4;
 
-/// A user as sign-in needs it.
+/// A user as the store holds it.
 #[derive(Clone)]
 pub struct StoredUser {
     pub id: String,
     pub email: String,
     pub password_hash: String,
+    pub created_ms: u64,
 }
 
 pub struct NewUser<'a> {
@@ -49,13 +52,17 @@ fn user_pk(id: &str) -> String {
     format!("USER#{id}")
 }
 
-fn email_pk(email: &Email) -> String {
-    format!("EMAIL#{}", email.as_str())
+fn email_pk(email: &str) -> String {
+    format!("EMAIL#{email}")
 }
 
-/// Any SDK failure that is not the condition we test for: timeouts and unreachable
-/// endpoints are 503; the raw error is logged, never returned.
-fn unavailable<E: std::fmt::Debug>(operation: &'static str, error: &SdkError<E>) -> ApiError {
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+/// Any SDK failure that is not a condition we test for: a 503 whose cause names the
+/// operation and the kind of failure (never the request's values).
+fn unavailable<E: ProvideErrorMetadata>(operation: &'static str, error: &SdkError<E>) -> ApiError {
     let kind = match error {
         SdkError::TimeoutError(_) => "timeout",
         SdkError::DispatchFailure(_) => "dispatch failure",
@@ -64,14 +71,35 @@ fn unavailable<E: std::fmt::Debug>(operation: &'static str, error: &SdkError<E>)
         SdkError::ConstructionFailure(_) => "construction failure",
         _ => "other",
     };
-    tracing::error!(operation, kind, "dynamodb call failed");
-    ApiError::Unavailable
+    let code = error.as_service_error().and_then(|e| e.code()).unwrap_or("-");
+    ApiError::unavailable(format!("dynamodb {operation}: {kind} ({code})"))
+}
+
+/// How a transaction ended, when it did not go through.
+enum Cancelled {
+    /// The item at this index failed its condition.
+    Condition(usize),
+    Other(ApiError),
+}
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, ApiError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| ApiError::internal(format!("user item without the attribute {name}")))
+}
+
+fn millis(item: &HashMap<String, AttributeValue>, name: &str) -> Result<u64, ApiError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| ApiError::internal(format!("user item without the number {name}")))
 }
 
 impl UserStore {
     /// Builds the client without a network round trip: region, credentials and the
-    /// endpoint come from the environment (`crate::aws`).
-    pub fn new(settings: &DynamoDbSettings) -> Result<Self, ConfigError> {
+    /// endpoint come from the settings (`crate::aws`).
+    pub fn new(settings: &DynamoDbSettings, aws: &AwsSettings) -> Result<Self, ConfigError> {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(settings.connect_timeout)
             .operation_attempt_timeout(settings.operation_timeout.mul_f32(0.6))
@@ -80,7 +108,7 @@ impl UserStore {
         let retry = RetryConfig::standard()
             .with_max_attempts(3)
             .with_initial_backoff(Duration::from_millis(20));
-        let config = crate::aws::sdk_config("DYNAMODB", settings.endpoint.as_deref(), timeouts, retry)?;
+        let config = crate::aws::sdk_config(aws, settings.endpoint.as_deref(), timeouts, retry)?;
         Ok(UserStore {
             client: Client::new(&config),
             table: settings.table.clone(),
@@ -91,34 +119,8 @@ impl UserStore {
         &self.client
     }
 
-    /// Writes the user and its email guard atomically; 409 if the email is taken.
-    pub async fn create(&self, user: NewUser<'_>) -> Result<(), ApiError> {
-        let created = AttributeValue::N(user.created_ms.to_string());
-        let hash = AttributeValue::S(user.password_hash.to_owned());
-        let user_item = Put::builder()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(user_pk(user.id)))
-            .item("id", AttributeValue::S(user.id.to_owned()))
-            .item("email", AttributeValue::S(user.email.as_str().to_owned()))
-            .item("passwordHash", hash.clone())
-            .item("createdAt", created.clone())
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|_| ApiError::Internal)?;
-        let email_item = Put::builder()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(email_pk(user.email)))
-            .item("userId", AttributeValue::S(user.id.to_owned()))
-            .item("passwordHash", hash)
-            .item("createdAt", created)
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|_| ApiError::Internal)?;
-        let items = vec![
-            TransactWriteItem::builder().put(user_item).build(),
-            TransactWriteItem::builder().put(email_item).build(),
-        ];
-
+    /// Runs one transaction, retrying `TransactionConflict` with backoff.
+    async fn transact(&self, operation: &'static str, items: Vec<TransactWriteItem>) -> Result<(), Cancelled> {
         let mut backoff = Duration::from_millis(25);
         for attempt in 1..=TRANSACTION_ATTEMPTS {
             let result = self
@@ -131,59 +133,147 @@ impl UserStore {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
             };
-            let reasons: Vec<String> = error
-                .as_service_error()
-                .and_then(|e| match e {
-                    TransactWriteItemsError::TransactionCanceledException(e) => Some(e),
-                    _ => None,
-                })
-                .map(|e| {
-                    e.cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None").to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            // Reasons are in item order: [user item, email item].
-            if reasons.get(1).map(String::as_str) == Some("ConditionalCheckFailed") {
-                return Err(ApiError::EmailTaken);
+            let reasons: Vec<String> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
+                _ => vec![],
+            };
+            if let Some(index) = reasons.iter().position(|r| r == "ConditionalCheckFailed") {
+                return Err(Cancelled::Condition(index));
             }
             if reasons.iter().any(|r| r == "TransactionConflict") && attempt < TRANSACTION_ATTEMPTS {
-                tracing::info!(attempt, "sign-up transaction conflicted; retrying");
+                tracing::info!(operation, attempt, "transaction conflicted; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
                 continue;
             }
-            if !reasons.is_empty() {
-                tracing::error!(?reasons, "sign-up transaction cancelled");
-            }
-            return Err(unavailable("transact_write_items", &error));
+            return Err(Cancelled::Other(unavailable(operation, &error)));
         }
-        Err(ApiError::Unavailable)
+        Err(Cancelled::Other(ApiError::unavailable(format!(
+            "dynamodb {operation}: conflicted {TRANSACTION_ATTEMPTS} times"
+        ))))
     }
 
-    /// The user with this email, if any (strongly consistent).
-    pub async fn find_by_email(&self, email: &Email) -> Result<Option<StoredUser>, ApiError> {
+    /// Writes the user and its email guard atomically; 409 if the email is taken.
+    pub async fn create(&self, user: NewUser<'_>) -> Result<(), ApiError> {
+        let created = AttributeValue::N(user.created_ms.to_string());
+        let put = |pk: String| {
+            Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(&pk))
+                .item("passwordHash", s(user.password_hash))
+                .item("createdAt", created.clone())
+                .condition_expression("attribute_not_exists(pk)")
+        };
+        let user_item = put(user_pk(user.id))
+            .item("id", s(user.id))
+            .item("email", s(user.email.as_str()));
+        let email_item = put(email_pk(user.email.as_str())).item("userId", s(user.id));
+        let items = [user_item, email_item]
+            .into_iter()
+            .map(|put| put.build().map(|put| TransactWriteItem::builder().put(put).build()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(format!("sign-up transaction: {e}")))?;
+        match self.transact("create user", items).await {
+            Ok(()) => Ok(()),
+            // Items in order: [user, email]; a taken email fails the second.
+            Err(Cancelled::Condition(1)) => Err(ApiError::EmailTaken),
+            Err(Cancelled::Condition(_)) => Err(ApiError::internal("a fresh user id already exists")),
+            Err(Cancelled::Other(error)) => Err(error),
+        }
+    }
+
+    async fn get(&self, pk: String) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(email_pk(email)))
+            .key("pk", s(&pk))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| unavailable("get_item", &e))?;
-        let Some(item) = output.item else { return Ok(None) };
-        let text = |item: &HashMap<String, AttributeValue>, name: &str| -> Result<String, ApiError> {
-            item.get(name).and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| {
-                tracing::error!(attribute = name, "email item is missing an attribute");
-                ApiError::Internal
-            })
+        Ok(output.item)
+    }
+
+    /// The user with this email, if any (strongly consistent).
+    pub async fn find_by_email(&self, email: &Email) -> Result<Option<StoredUser>, ApiError> {
+        let Some(item) = self.get(email_pk(email.as_str())).await? else {
+            return Ok(None);
         };
         Ok(Some(StoredUser {
             id: text(&item, "userId")?,
             email: email.as_str().to_owned(),
             password_hash: text(&item, "passwordHash")?,
+            created_ms: millis(&item, "createdAt")?,
         }))
+    }
+
+    /// The user with this id, if any (strongly consistent).
+    pub async fn find_by_id(&self, id: &str) -> Result<Option<StoredUser>, ApiError> {
+        let Some(item) = self.get(user_pk(id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(StoredUser {
+            id: id.to_owned(),
+            email: text(&item, "email")?,
+            password_hash: text(&item, "passwordHash")?,
+            created_ms: millis(&item, "createdAt")?,
+        }))
+    }
+
+    /// Replaces the password hash on both items, only if neither changed since `user`
+    /// was read: `false` if another change won the race.
+    pub async fn set_password_hash(&self, user: &StoredUser, new_hash: &str) -> Result<bool, ApiError> {
+        let update = |pk: String| {
+            Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression("SET passwordHash = :new")
+                .condition_expression("passwordHash = :old")
+                .expression_attribute_values(":new", s(new_hash))
+                .expression_attribute_values(":old", s(&user.password_hash))
+                .build()
+                .map(|update| TransactWriteItem::builder().update(update).build())
+        };
+        let items = vec![update(user_pk(&user.id)), update(email_pk(&user.email))]
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(format!("password transaction: {e}")))?;
+        match self.transact("set password", items).await {
+            Ok(()) => Ok(true),
+            Err(Cancelled::Condition(_)) => Ok(false),
+            Err(Cancelled::Other(error)) => Err(error),
+        }
+    }
+
+    /// Deletes the user and its email guard together: `false` if the user was gone
+    /// already (a retried deletion that had gone through).
+    pub async fn delete(&self, user: &StoredUser) -> Result<bool, ApiError> {
+        let user_item = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(&user_pk(&user.id)))
+            .condition_expression("attribute_exists(pk)")
+            .build();
+        // The guard goes only if it is still this user's.
+        let email_item = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(&email_pk(&user.email)))
+            .condition_expression("userId = :id")
+            .expression_attribute_values(":id", s(&user.id))
+            .build();
+        let items = [user_item, email_item]
+            .into_iter()
+            .map(|delete| delete.map(|delete| TransactWriteItem::builder().delete(delete).build()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(format!("delete transaction: {e}")))?;
+        match self.transact("delete user", items).await {
+            Ok(()) => Ok(true),
+            Err(Cancelled::Condition(_)) => Ok(false),
+            Err(Cancelled::Other(error)) => Err(error),
+        }
     }
 }

@@ -99,33 +99,13 @@ mod tokens {
                 "idTokenKeys": [{"kid": "k1", "alg": "RS256", "privateKeyPem": pem}],
                 "refreshSecrets": [{"kid": "r1", "secret": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}],
             });
-            let settings = shared::Settings {
-                issuer: "https://issuer.example".into(),
-                audience: "aud".into(),
-                id_token_ttl: std::time::Duration::from_secs(900),
-                refresh_token_ttl: std::time::Duration::from_secs(3600),
-                session_lifetime: std::time::Duration::from_secs(7200),
-                refresh_grace: std::time::Duration::from_secs(10),
-                session_cap: 10,
-                signin_limit_per_email: 10,
-                signin_limit_per_ip: 10,
-                signin_window: std::time::Duration::from_secs(60),
-                redis: shared::config::RedisSettings {
-                    url: "redis://127.0.0.1:1".into(),
-                    cluster: false,
-                    cluster_seeds: vec![],
-                    ca_cert_file: None,
-                    connect_timeout: std::time::Duration::from_millis(1),
-                    response_timeout: std::time::Duration::from_millis(1),
-                },
-                dynamodb: shared::config::DynamoDbSettings {
-                    table: "t".into(),
-                    endpoint: None,
-                    connect_timeout: std::time::Duration::from_millis(1),
-                    operation_timeout: std::time::Duration::from_millis(1),
-                },
-                keys_json: document.to_string(),
+            let lookup = |name: &str| match name {
+                "ISSUER" => Some("https://issuer.example".to_string()),
+                "ID_TOKEN_AUDIENCE" => Some("aud".to_string()),
+                "REDIS_URL" => Some("redis://127.0.0.1:1".to_string()),
+                _ => None,
             };
+            let settings = shared::Settings::from_lookup(&lookup, document.to_string()).unwrap();
             let tokens = Tokens::new(&settings, KeySet::from_json(&settings.keys_json).unwrap());
             let now = shared::time::now_millis() / 1000;
             let id = tokens.mint_id_token("user", "session", "a@example.com", now).unwrap();
@@ -165,7 +145,7 @@ mod tokens {
             let mutated = String::from_utf8(bytes).unwrap();
             // A flip inside base64url padding bits can decode to the same bytes; then
             // the token is the same token and may verify. Anything else must be refused.
-            let same = |a: &str, b: &str| a.split('.').map(|p| base64_decode(p)).eq(b.split('.').map(|p| base64_decode(p)));
+            let same = |a: &str, b: &str| a.split('.').map(base64_decode).eq(b.split('.').map(base64_decode));
             if !same(&mutated, original) {
                 prop_assert!(tokens.verify_id_token(&mutated, now).is_err());
                 prop_assert!(tokens.verify_refresh_token(&mutated, now).is_err());

@@ -106,20 +106,20 @@ pub fn keys_json() -> String {
 pub const ISSUER: &str = "https://auth.test.example";
 pub const AUDIENCE: &str = "test-audience";
 
-fn set_aws_env() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        for (name, value) in [
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "local"),
-            ("AWS_SECRET_ACCESS_KEY", "local"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ] {
-            if std::env::var(name).is_err() {
-                std::env::set_var(name, value);
-            }
-        }
-    });
+/// The region and credentials `make test` exports (DynamoDB Local accepts any).
+fn aws_lookup(name: &str) -> Option<String> {
+    shared::config::environment(name).or_else(|| {
+        let fallback = match name {
+            "AWS_REGION" => "us-east-1",
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => "local",
+            _ => return None,
+        };
+        Some(fallback.to_string())
+    })
+}
+
+pub fn aws_settings() -> shared::config::AwsSettings {
+    shared::config::AwsSettings::from_lookup(&aws_lookup)
 }
 
 /// A standalone Redis at this URL, with the production timeouts.
@@ -145,46 +145,41 @@ pub fn redis_settings(target: Target) -> RedisSettings {
     }
 }
 
-/// Settings as production reads them (the defaults of config.rs), on these services.
+/// Settings as production reads them (the defaults of config.rs: the same function
+/// reads them, from a lookup that knows only what identifies this deployment), on
+/// these services. Tests then change fields, never the process environment.
 pub fn settings_on(redis: RedisSettings, dynamodb_endpoint: Option<String>, keys_json: String) -> Settings {
-    Settings {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        id_token_ttl: Duration::from_secs(900),
-        refresh_token_ttl: Duration::from_secs(3 * 24 * 3600),
-        session_lifetime: Duration::from_secs(30 * 24 * 3600),
-        refresh_grace: Duration::from_secs(10),
-        session_cap: 10,
-        signin_limit_per_email: 10,
-        signin_limit_per_ip: 1000,
-        signin_window: Duration::from_secs(900),
-        redis,
-        dynamodb: DynamoDbSettings {
-            table: String::new(),
-            endpoint: dynamodb_endpoint,
-            connect_timeout: Duration::from_millis(500),
-            operation_timeout: Duration::from_millis(1500),
-        },
-        keys_json,
-    }
+    let lookup = |name: &str| match name {
+        "ISSUER" => Some(ISSUER.to_string()),
+        "ID_TOKEN_AUDIENCE" => Some(AUDIENCE.to_string()),
+        "REDIS_URL" => Some(redis.url.clone()),
+        // One test process signs in many users from one address.
+        "SIGNIN_LIMIT_PER_IP" | "SIGNUP_LIMIT_PER_IP" => Some("100000".to_string()),
+        _ => aws_lookup(name),
+    };
+    let mut settings = Settings::from_lookup(&lookup, keys_json).expect("valid test settings");
+    settings.redis = redis;
+    settings.dynamodb.endpoint = dynamodb_endpoint;
+    settings
 }
 
 /// Settings as production reads them, pointed at the test services.
 pub fn settings(target: Target) -> Settings {
-    set_aws_env();
     settings_on(redis_settings(target), Some(env("TEST_DYNAMODB_ENDPOINT")), keys_json())
 }
 
 /// Creates the users table on a DynamoDB endpoint (as template.yaml declares it).
 pub async fn create_table(endpoint: &str, table: &str) {
     use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    set_aws_env();
-    let store = shared::users::UserStore::new(&DynamoDbSettings {
-        table: table.into(),
-        endpoint: Some(endpoint.into()),
-        connect_timeout: Duration::from_secs(2),
-        operation_timeout: Duration::from_secs(10),
-    })
+    let store = shared::users::UserStore::new(
+        &DynamoDbSettings {
+            table: table.into(),
+            endpoint: Some(endpoint.into()),
+            connect_timeout: Duration::from_secs(2),
+            operation_timeout: Duration::from_secs(10),
+        },
+        &aws_settings(),
+    )
     .expect("AWS settings from the environment");
     store
         .client()
@@ -471,6 +466,19 @@ impl App {
         .await
     }
 
+    /// `POST /tokens` from this source address.
+    pub async fn refresh_from(&self, refresh_token: &str, ip: &str) -> TestResponse {
+        let body = json!({"refreshToken": refresh_token}).to_string();
+        let request = request_from(
+            "POST",
+            "/tokens",
+            &[("content-type", "application/json")],
+            Some(&body),
+            ip,
+        );
+        self.call(Function::Refresh, request).await
+    }
+
     pub async fn signout(&self, refresh_token: &str) -> TestResponse {
         self.call(
             Function::Signout,
@@ -550,4 +558,18 @@ pub fn claims_of(token: &str) -> Value {
         .decode(payload)
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// One test per promise, run twice: on the standalone Redis and on the Redis Cluster.
+/// Each name is an `async fn name(target: Target)` of the calling test file.
+#[macro_export]
+macro_rules! on_both_redis_modes {
+    ($($name:ident),* $(,)?) => {
+        mod standalone {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Target::Standalone).await })*
+        }
+        mod cluster {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Target::Cluster).await })*
+        }
+    };
 }

@@ -162,12 +162,16 @@ impl Cluster {
             .status()
             .unwrap();
         assert!(status.success());
+        // Ready when every node says so (one node's view converges before the others').
         for _ in 0..100 {
-            let info = Command::new("redis-cli")
-                .args(["-p", &nodes[0].port.to_string(), "cluster", "info"])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+            let ready = nodes.iter().all(|node| {
+                let info = Command::new("redis-cli")
+                    .args(["-p", &node.port.to_string(), "cluster", "info"])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok")
+            });
+            if ready {
                 return Cluster { nodes };
             }
             std::thread::sleep(Duration::from_millis(100));

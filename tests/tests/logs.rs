@@ -148,6 +148,6 @@ async fn a_panicking_handler_answers_500_in_the_spec_shape_and_logs_the_request_
     );
     let logged = log_lines()
         .into_iter()
-        .any(|l| l["message"] == "handler panicked" && l["request_id"] == request_id);
+        .any(|l| l["cause"] == "handler panicked" && l["request_id"] == request_id && l["status"] == 500);
     assert!(logged, "the panic is logged with the request id");
 }

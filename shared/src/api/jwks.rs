@@ -29,8 +29,6 @@ pub fn discovery_document(context: &KeyContext) -> serde_json::Value {
         "subject_types_supported": ["public"],
         "response_types_supported": ["id_token"],
         "claims_supported": ["iss", "aud", "sub", "sid", "email", "iat", "exp", "jti"],
-        "token_endpoint": format!("{issuer}/tokens"),
-        "revocation_endpoint": format!("{issuer}/signout"),
     })
 }
 

@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::context::SessionContext;
 use crate::error::ApiError;
-use crate::http::require_method;
+use crate::http::{require_method, ClientInfo};
 use crate::time::now_millis;
 use crate::whitelist::Rotation;
 
@@ -14,9 +14,10 @@ pub async fn handle(context: &SessionContext, request: Request) -> Result<Respon
     let token = super::refresh_token_field(&request)?;
     let now_ms = now_millis();
     let claims = context.tokens.verify_refresh_token(&token, now_ms / 1000)?;
+    let client = ClientInfo::of(&request);
     let (grant, email) = match context
         .whitelist
-        .rotate(&claims, context.tokens.refresh_kid(), now_ms)
+        .rotate(&claims, context.tokens.refresh_kid(), &client, now_ms)
         .await?
     {
         Rotation::Rotated { grant, email } => (grant, email),

@@ -5,13 +5,13 @@ use lambda_http::{Body, Request, Response};
 
 use crate::context::SessionContext;
 use crate::error::ApiError;
-use crate::http::{bearer_token, no_content, require_method};
+use crate::http::{no_content, require_method};
 use crate::time::now_millis;
 
 pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::POST, "POST")?;
     let now_ms = now_millis();
-    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_ms / 1000)?;
+    let claims = super::authenticate(context, &request, now_ms).await?;
     context.whitelist.revoke_all(&claims.sub, now_ms).await?;
     Ok(no_content())
 }

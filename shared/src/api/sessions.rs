@@ -6,13 +6,13 @@ use serde_json::json;
 
 use crate::context::SessionContext;
 use crate::error::ApiError;
-use crate::http::{bearer_token, json_response, require_method};
+use crate::http::{json_response, require_method};
 use crate::time::{now_millis, rfc3339_millis};
 
 pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::GET, "GET")?;
     let now_ms = now_millis();
-    let claims = context.tokens.verify_id_token(bearer_token(&request)?, now_ms / 1000)?;
+    let claims = super::authenticate(context, &request, now_ms).await?;
     let sessions = context.whitelist.list_sessions(&claims.sub, now_ms).await?;
     let sessions: Vec<_> = sessions
         .iter()

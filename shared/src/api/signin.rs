@@ -16,7 +16,10 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     let sessions = &context.sessions;
     let redis = sessions.whitelist.redis();
 
-    context.limiter.attempt(redis, email.as_str(), &client.ip).await?;
+    context
+        .signin_limiter
+        .attempt(redis, email.as_str(), &client.ip)
+        .await?;
     let user = context.users.find_by_email(&email).await?;
     // Unknown emails verify a dummy hash: same cost, same answer as a wrong password.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -33,11 +36,11 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         sessions
             .whitelist
             .open_session(&user.id, &user.email, &client, sessions.tokens.refresh_kid(), now_ms),
-        context.limiter.succeeded(redis, email.as_str()),
+        context.signin_limiter.succeeded(redis, email.as_str(), &client.ip),
     );
     let grant = grant?;
-    if cleared.is_err() {
-        tracing::warn!(user_id = %user.id, "could not clear the sign-in attempt counter");
+    if let Err(error) = cleared {
+        tracing::warn!(user_id = %user.id, cause = error.cause(), "could not clear the sign-in attempt counter");
     }
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "user signed in");
     super::issue(sessions, StatusCode::OK, &grant, &user.email, now_ms)

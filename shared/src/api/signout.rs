@@ -13,11 +13,7 @@ pub async fn handle(context: &SessionContext, request: Request) -> Result<Respon
     let token = super::refresh_token_field(&request)?;
     let now_ms = now_millis();
     let claims = context.tokens.verify_refresh_token(&token, now_ms / 1000)?;
-    if !context
-        .whitelist
-        .close_session(&claims.sub, &claims.sid, now_ms)
-        .await?
-    {
+    if !context.whitelist.sign_out(&claims, now_ms).await? {
         return Err(ApiError::InvalidToken);
     }
     tracing::info!(user_id = %claims.sub, session_id = %claims.sid, "user signed out");

@@ -4,17 +4,25 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 use crate::context::AccountContext;
-use crate::email::parse_credentials;
+use crate::email::{parse_credentials, Email, Password};
 use crate::error::ApiError;
 use crate::http::{json_object, require_method, ClientInfo};
 use crate::time::now_millis;
 use crate::users::NewUser;
+
+/// A sign-up whose reply was lost (a 503 after DynamoDB had written the user) is
+/// recognised this long after the account was created, by its password.
+const RETRY_WINDOW_MS: u64 = 15 * 60 * 1000;
 
 pub async fn handle(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::POST, "POST")?;
     let (email, password) = parse_credentials(json_object(&request)?)?;
     let client = ClientInfo::of(&request);
     let sessions = &context.sessions;
+    context
+        .signup_limiter
+        .attempt(sessions.whitelist.redis(), &client.ip)
+        .await?;
 
     let password_hash = crate::password::hash(&password).await?;
     let user_id = uuid::Uuid::new_v4().to_string();
@@ -38,17 +46,57 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         })
         .await;
     if let Err(error) = created {
-        if sessions
+        if let Err(cleanup) = sessions
             .whitelist
-            .close_session(&user_id, &grant.session_id, now_ms)
+            .end_session(&user_id, &grant.session_id, now_ms)
             .await
-            .is_err()
         {
             // Harmless: nobody holds its token and it expires on its own.
-            tracing::warn!(user_id, "could not remove the session of a failed sign-up");
+            tracing::warn!(
+                user_id,
+                cause = cleanup.cause(),
+                "could not remove the session of a failed sign-up"
+            );
+        }
+        if error == ApiError::EmailTaken {
+            return retried_signup(context, &email, &password, &client).await;
         }
         return Err(error);
     }
     tracing::info!(user_id, session_id = %grant.session_id, "user signed up");
     super::issue(sessions, StatusCode::CREATED, &grant, email.as_str(), now_ms)
+}
+
+/// The email is taken. If by an account created moments ago with this very password,
+/// this is the retry of a sign-up whose reply was lost: it gets its 201 and a
+/// session, as the first reply would have. Checking the password is a guess at it,
+/// so it counts like a sign-in attempt; every other case is 409.
+async fn retried_signup(
+    context: &AccountContext,
+    email: &Email,
+    password: &Password,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
+    let sessions = &context.sessions;
+    let now_ms = now_millis();
+    let Some(user) = context.users.find_by_email(email).await? else {
+        return Err(ApiError::EmailTaken);
+    };
+    if now_ms.saturating_sub(user.created_ms) > RETRY_WINDOW_MS {
+        return Err(ApiError::EmailTaken);
+    }
+    let redis = sessions.whitelist.redis();
+    context
+        .signin_limiter
+        .attempt(redis, email.as_str(), &client.ip)
+        .await?;
+    if !crate::password::verify(password, Some(user.password_hash.clone())).await? {
+        return Err(ApiError::EmailTaken);
+    }
+    let grant = sessions
+        .whitelist
+        .open_session(&user.id, &user.email, client, sessions.tokens.refresh_kid(), now_ms)
+        .await?;
+    tracing::info!(user_id = %user.id, session_id = %grant.session_id, "retried sign-up answered with a session");
+    super::issue(sessions, StatusCode::CREATED, &grant, &user.email, now_ms)
 }

@@ -6,24 +6,23 @@
 //! - `sess:{<user id>}`: the user's email, and one compact record per session
 //!   (current and previous token id, created, last used, token expiry, secret kid);
 //! - `meta:{<user id>}`: per session, the source address and user agent.
+//!
 //! Both expire when the user's last session does.
 //!
 //! Redis holds no usable secret: tokens are re-minted from these values with the
 //! HMAC secret, which only the functions have.
 
-mod rate_limit;
 mod record;
 
-pub use rate_limit::SignInLimiter;
 pub use record::{id_bytes, id_string, SessionRecord};
 
 use std::time::Duration;
 
 use redis::{FromRedisValue, Script, ScriptInvocation, Value};
 
+use crate::client::ClientInfo;
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::http::ClientInfo;
 use crate::redis_client::RedisClient;
 use crate::tokens::{RefreshClaims, RefreshGrant};
 
@@ -98,6 +97,9 @@ pub struct Whitelist {
     refresh_ttl: Duration,
     session_lifetime: Duration,
     grace: Duration,
+    /// A rotation that Redis runs later than this after it was sent changes nothing
+    /// (the caller has answered 503 by then; see `rotate.lua`).
+    rotation_deadline: Duration,
 }
 
 fn new_id() -> ([u8; 16], String) {
@@ -105,9 +107,19 @@ fn new_id() -> ([u8; 16], String) {
     (*id.as_bytes(), id.simple().to_string())
 }
 
+/// A rotated-out refresh token came back: the session was revoked; logged as theft.
+fn log_reuse(user_id: &str, session_id: &str, endpoint: &'static str) {
+    tracing::warn!(
+        security_event = "refresh_token_reuse",
+        user_id,
+        session_id,
+        endpoint,
+        "rotated-out refresh token presented after the grace window; session revoked"
+    );
+}
+
 fn unexpected_reply(index: usize) -> ApiError {
-    tracing::error!(index, "unexpected reply from a whitelist script");
-    ApiError::Internal
+    ApiError::internal(format!("unexpected reply from a whitelist script at index {index}"))
 }
 
 fn bytes_at(values: &[Value], index: usize) -> Result<Vec<u8>, ApiError> {
@@ -144,6 +156,9 @@ impl Whitelist {
             refresh_ttl: settings.refresh_token_ttl,
             session_lifetime: settings.session_lifetime,
             grace: settings.refresh_grace,
+            // Half the response timeout: the reply of a script that ran in time still
+            // has the other half to arrive before the client gives up on it.
+            rotation_deadline: settings.redis.response_timeout / 2,
         }
     }
 
@@ -198,7 +213,11 @@ impl Whitelist {
                     .arg(now_ms)
                     .arg(grant.expires_at)
                     .arg(self.session_cap);
-                invocation.arg(kid).arg(email).arg(&metadata[..]);
+                invocation
+                    .arg(kid)
+                    .arg(email)
+                    .arg(&metadata[..])
+                    .arg(&client.address_fingerprint()[..]);
             })
             .await?;
         if evicted > 0 {
@@ -211,10 +230,17 @@ impl Whitelist {
         Ok(grant)
     }
 
-    /// Rotates the session of a verified refresh token (see `rotate.lua`).
-    pub async fn rotate(&self, claims: &RefreshClaims, kid: &str, now_ms: u64) -> Result<Rotation, ApiError> {
+    /// Rotates the session of a verified refresh token presented by `client` (see `rotate.lua`).
+    pub async fn rotate(
+        &self,
+        claims: &RefreshClaims,
+        kid: &str,
+        client: &ClientInfo,
+        now_ms: u64,
+    ) -> Result<Rotation, ApiError> {
         let (sid, presented) = (id_of(&claims.sid)?, id_of(&claims.jti)?);
         let new_jti = *uuid::Uuid::new_v4().as_bytes();
+        let address = client.address_fingerprint();
         let reply: Vec<Value> = self
             .run_script("rotate", &self.scripts.rotate, &claims.sub, |invocation| {
                 invocation
@@ -225,7 +251,9 @@ impl Whitelist {
                 invocation
                     .arg(self.refresh_ttl.as_millis() as u64)
                     .arg(self.session_lifetime.as_millis() as u64);
-                invocation.arg(self.grace.as_millis() as u64).arg(kid);
+                invocation.arg(self.grace.as_millis() as u64).arg(kid).arg(&address[..]);
+                // Taken as the command is sent (each attempt anew).
+                invocation.arg(crate::time::now_millis() + self.rotation_deadline.as_millis() as u64);
             })
             .await?;
         let outcome = string_at(&reply, 0)?;
@@ -245,28 +273,57 @@ impl Whitelist {
         match outcome.as_str() {
             "rotated" => grant(&reply).map(|(grant, email)| Rotation::Rotated { grant, email }),
             "grace" => grant(&reply).map(|(grant, email)| Rotation::Grace { grant, email }),
-            "reused" => {
+            "late" => Err(ApiError::unavailable(
+                "redis ran the rotation after its deadline; nothing changed",
+            )),
+            "other_address" => {
                 tracing::warn!(
-                    security_event = "refresh_token_reuse",
+                    security_event = "refresh_grace_other_address",
                     user_id = %claims.sub,
                     session_id = %claims.sid,
-                    "rotated-out refresh token presented after the grace window; session revoked"
+                    "just-rotated refresh token presented from another address; refused, session kept"
                 );
+                Err(ApiError::InvalidToken)
+            }
+            "reused" => {
+                log_reuse(&claims.sub, &claims.sid, "refresh");
                 Err(ApiError::InvalidToken)
             }
             _ => Err(ApiError::InvalidToken),
         }
     }
 
-    /// Removes one session; `false` if it was already gone.
-    pub async fn close_session(&self, user_id: &str, session_id: &str, now_ms: u64) -> Result<bool, ApiError> {
+    /// Signs out the session of a verified refresh token: its current token, or the
+    /// previous one inside the grace window; an older one is reuse (the session ends
+    /// all the same, and the event is logged). `false` if the session was not live.
+    pub async fn sign_out(&self, claims: &RefreshClaims, now_ms: u64) -> Result<bool, ApiError> {
+        let presented = id_of(&claims.jti)?;
+        match self.close(&claims.sub, &claims.sid, &presented, now_ms).await?.as_str() {
+            "closed" => Ok(true),
+            "reused" => {
+                log_reuse(&claims.sub, &claims.sid, "sign-out");
+                Err(ApiError::InvalidToken)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Ends one session of the user by its id (the owner proved itself otherwise);
+    /// `false` if it was not live.
+    pub async fn end_session(&self, user_id: &str, session_id: &str, now_ms: u64) -> Result<bool, ApiError> {
+        Ok(self.close(user_id, session_id, &[], now_ms).await? == "closed")
+    }
+
+    async fn close(&self, user_id: &str, session_id: &str, presented: &[u8], now_ms: u64) -> Result<String, ApiError> {
         let sid = id_of(session_id)?;
-        let existed: u64 = self
-            .run_script("close_session", &self.scripts.close_session, user_id, |invocation| {
-                invocation.arg(&sid[..]).arg(now_ms);
-            })
-            .await?;
-        Ok(existed == 1)
+        self.run_script("close_session", &self.scripts.close_session, user_id, |invocation| {
+            invocation
+                .arg(&sid[..])
+                .arg(now_ms)
+                .arg(presented)
+                .arg(self.grace.as_millis() as u64);
+        })
+        .await
     }
 
     /// Removes every session of the user in one round trip; returns how many were live.
@@ -305,7 +362,7 @@ impl Whitelist {
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        sessions.sort_by(|a, b| b.last_used_ms.cmp(&a.last_used_ms));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_used_ms));
         Ok(sessions)
     }
 

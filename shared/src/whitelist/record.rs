@@ -2,10 +2,11 @@
 //! Lua scripts pack (layout in `session_record.lua`), session and token ids as the
 //! 16 raw bytes Redis keeps, and the client metadata `GET /sessions` shows.
 
-use crate::http::ClientInfo;
+use crate::client::ClientInfo;
 
-/// Bytes before the kid: jti (16), previous jti (16), created (6), used (6), exp (4).
-const FIXED_BYTES: usize = 48;
+/// Bytes before the kid: jti (16), previous jti (16), created (6), used (6), exp (4),
+/// address fingerprint (8).
+const FIXED_BYTES: usize = 56;
 
 /// One session as Redis holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub struct SessionRecord {
     pub used_ms: u64,
     /// The current refresh token's `exp`, seconds.
     pub expires_at: u64,
+    /// Fingerprint of the address that made the last rotation (or opened it).
+    pub address: [u8; 8],
     pub kid: String,
 }
 
@@ -36,6 +39,7 @@ impl SessionRecord {
             created_ms: big_endian(&bytes[32..38]),
             used_ms: big_endian(&bytes[38..44]),
             expires_at: big_endian(&bytes[44..48]),
+            address: bytes[48..56].try_into().ok()?,
             kid: String::from_utf8(bytes[FIXED_BYTES..].to_vec()).ok()?,
         })
     }
@@ -125,6 +129,7 @@ mod tests {
         bytes.extend(&1_764_000_000_123u64.to_be_bytes()[2..]);
         bytes.extend(&1_764_000_005_456u64.to_be_bytes()[2..]);
         bytes.extend(&1_764_259_205u32.to_be_bytes());
+        bytes.extend([7u8; 8]);
         bytes.extend(b"r1");
         let record = SessionRecord::decode(&bytes).unwrap();
         assert_eq!(record.jti, [1; 16]);
@@ -133,8 +138,9 @@ mod tests {
             (record.created_ms, record.used_ms, record.expires_at),
             (1_764_000_000_123, 1_764_000_005_456, 1_764_259_205)
         );
+        assert_eq!(record.address, [7; 8]);
         assert_eq!(record.kid, "r1");
         assert!(record.is_live(1_764_259_204_999) && !record.is_live(1_764_259_205_000));
-        assert_eq!(SessionRecord::decode(&bytes[..47]), None);
+        assert_eq!(SessionRecord::decode(&bytes[..55]), None);
     }
 }

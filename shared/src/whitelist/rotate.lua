@@ -2,18 +2,29 @@
 -- wins; Redis runs scripts one at a time, so there is no interleaving to guard.
 -- (session_record.lua, prepended, describes KEYS and the record.)
 -- ARGV: sid, presented_jti, new_jti (16 raw bytes each), now_ms, refresh_ttl_ms,
---       session_lifetime_ms, grace_ms, kid
+--       session_lifetime_ms, grace_ms, kid, addr (8 bytes), deadline_ms
 -- Returns {outcome, jti, iat, exp, kid, email} where outcome is
 --   'rotated'  the presented jti was current; the session moved to new_jti;
---   'grace'    the presented jti was rotated out at most grace_ms ago: the caller
---              gets the winner's grant (same jti/iat/exp/kid), so a client that
---              fired several refreshes at once is not logged out;
--- or {'missing'} (no such session, or past its absolute lifetime), or
+--   'grace'    the presented jti was rotated out at most grace_ms ago by a caller
+--              from the same address: it gets the winner's grant (same
+--              jti/iat/exp/kid), so a client that fired several refreshes at once
+--              is not logged out;
+-- or {'missing'} (no such session, or past its absolute lifetime),
+--    {'late'}    Redis ran this after deadline_ms (Redis's clock): the function has
+--                already answered 503, so nothing may change (a rotation the client
+--                never hears of would turn its retry into "reuse");
+--    {'other_address'} the previous jti, inside the grace window, from another
+--                address: refused, but the session stays (a relay may move a real
+--                client between two concurrent calls; the caller learns nothing);
 --    {'reused'}  a rotated-out token after the grace window: treated as theft,
 --                the whole session is revoked at once.
 local sid, presented, new_jti = ARGV[1], ARGV[2], ARGV[3]
 local now, ttl, lifetime = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local grace, kid = tonumber(ARGV[7]), ARGV[8]
+local grace, kid, addr, deadline = tonumber(ARGV[7]), ARGV[8], ARGV[9], tonumber(ARGV[10])
+
+if redis_now_ms() > deadline then
+  return {'late'}
+end
 
 local found = redis.call('HMGET', KEYS[1], sid, EMAIL)
 if not found[1] then
@@ -30,13 +41,16 @@ if not is_live(s, now) or exp * 1000 <= now then
 end
 
 if presented == s.jti then
-  s.pjti, s.jti, s.used, s.exp, s.kid = presented, new_jti, now, exp, kid
+  s.pjti, s.jti, s.used, s.exp, s.kid, s.addr = presented, new_jti, now, exp, kid, addr
   redis.call('HSET', KEYS[1], sid, encode(s))
   keep_until(exp * 1000)
   return {'rotated', new_jti, math.floor(now / 1000), exp, kid, email}
 end
 
 if presented == s.pjti and now - s.used <= grace then
+  if addr ~= s.addr then
+    return {'other_address'}
+  end
   return {'grace', s.jti, math.floor(s.used / 1000), s.exp, s.kid, email}
 end
 

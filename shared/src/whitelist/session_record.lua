@@ -1,4 +1,4 @@
--- Prepended to every session script (see `SESSION_SCRIPT_PRELUDE` in mod.rs).
+-- Prepended to every session script (the `session_script!` macro in mod.rs).
 --
 -- A user's whole whitelist is two hashes under the user's hash tag, so every script
 -- touches one cluster slot:
@@ -7,33 +7,36 @@
 --   KEYS[2] = "meta:{uid}": session id -> what GET /sessions shows (ip, user agent),
 --             written and read by Rust only; kept apart so that long user agents
 --             do not push the records out of Redis's compact listpack encoding.
--- A record is packed with Redis's `struct` library, big-endian (48 bytes + kid):
+-- A record is packed with Redis's `struct` library, big-endian (56 bytes + kid):
 --   jti   c16  the current refresh token's id
 --   pjti  c16  the previous one (zeros before the first rotation): the grace window
 --   created I6 when the session opened, ms (the absolute lifetime counts from it)
 --   used  I6   last rotation (or opening), ms: last use, start of the grace window,
 --              and the current token's `iat` (its seconds)
 --   exp   I4   the current token's `exp`, s: the session is live while now < exp
+--   addr  c8   fingerprint of the source address that made the last rotation (or
+--              opened the session): only that address gets the grace reply
 --   kid   rest the kid of the HMAC secret that signed the current token
 -- Redis expires both keys when the user's last session ends. A session that ends
 -- before others is never live again (every script checks `exp`) and its record is
 -- dropped by the next script that reads the whole hash (sign-up/sign-in, listing,
 -- revoke-all); rotation and sign-out read only their own field.
 -- Records stay in Redis's compact listpack encoding while every field is at most
--- 64 bytes (`hash-max-listpack-value`): a kid up to 16 bytes, an email up to 64.
+-- 64 bytes (`hash-max-listpack-value`): a kid up to 8 bytes, an email up to 64.
 -- shared/src/whitelist/record.rs decodes the same layout.
-local RECORD = '>c16c16I6I6I4'
-local RECORD_FIXED_BYTES = 48
+local RECORD = '>c16c16I6I6I4c8'
+local RECORD_FIXED_BYTES = 56
+local EXP_OFFSET = 45
 local EMAIL = 'e'
 
 local function decode(record)
-  local jti, pjti, created, used, exp = struct.unpack(RECORD, record)
-  return { jti = jti, pjti = pjti, created = created, used = used, exp = exp,
+  local jti, pjti, created, used, exp, addr = struct.unpack(RECORD, record)
+  return { jti = jti, pjti = pjti, created = created, used = used, exp = exp, addr = addr,
            kid = string.sub(record, RECORD_FIXED_BYTES + 1) }
 end
 
 local function encode(s)
-  return struct.pack(RECORD, s.jti, s.pjti, s.created, s.used, s.exp) .. s.kid
+  return struct.pack(RECORD, s.jti, s.pjti, s.created, s.used, s.exp, s.addr) .. s.kid
 end
 
 local function is_live(s, now)
@@ -43,7 +46,13 @@ end
 -- Whether a record is live, reading its `exp` alone (bytes 45-48): cheaper than
 -- decode() where nothing else is needed.
 local function record_is_live(record, now)
-  return now < struct.unpack('>I4', record, RECORD_FIXED_BYTES - 3) * 1000
+  return now < struct.unpack('>I4', record, EXP_OFFSET) * 1000
+end
+
+-- Redis's own clock, in ms: scripts that must not act late compare a deadline with it.
+local function redis_now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
 local function forget(sid)
