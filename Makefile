@@ -1,6 +1,12 @@
 # The front door. `make dev` and `make test` install what they need themselves.
 .PHONY: dev test build lint clean bench
 
+# The pinned Python tools (cargo-lambda, cfn-lint, ziglang...) come from the project's own
+# virtual environment, which scripts/install-deps.sh makes; never from the system's Python.
+TOOLS_DIR ?= $(CURDIR)/.tools
+VENV_DIR ?= $(TOOLS_DIR)/venv
+export PATH := $(VENV_DIR)/bin:$(PATH)
+
 dev: ## Start the whole stack at http://127.0.0.1:$${PORT:-9000} (foreground; Ctrl-C stops it)
 	@bash scripts/dev.sh
 

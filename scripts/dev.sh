@@ -3,27 +3,52 @@
 # Redis and DynamoDB Local on free local ports, development keys made here (never
 # committed), every function under `cargo lambda watch` at http://127.0.0.1:$PORT.
 # Ctrl-C or SIGTERM stops everything this script started.
+#
+# A run keeps its working files (the services' directories and logs, the pids it
+# started with their identities) in a directory of its own under $DEV_DIR/run/ and
+# removes it when it stops; $DEV_DIR/keys.json and $DEV_DIR/env stay. DEV_DIR defaults
+# to .dev (the tests of this script point it at a temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# shellcheck source=scripts/tools-env.sh
+source scripts/tools-env.sh
 
 PORT="${PORT:-9000}"
-DEV_DIR="$PWD/.dev"
-RUN_DIR="$DEV_DIR/run"
-mkdir -p "$RUN_DIR"
+DEV_DIR="${DEV_DIR:-$PWD/.dev}"
+RUN_ROOT="$DEV_DIR/run"
+RUN_DIR=""
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
-stop_services   # leftovers of a run that was killed with -9
 
+STOPPING=0
 cleanup() {
-  trap - EXIT INT TERM
-  stop_watch
-  stop_services
+  # Idempotent, and not to be cut short: `make dev` under a SIGTERM to its process group
+  # gets the signal twice (directly and forwarded by make), Ctrl-C may be pressed again.
+  trap '' INT TERM HUP QUIT
+  set +e
+  [ "$STOPPING" = 0 ] || return 0
+  STOPPING=1
+  if [ -n "$RUN_DIR" ]; then
+    stop_services
+    rm -rf "$RUN_DIR"
+  fi
+  rmdir "$RUN_ROOT" 2>/dev/null
   echo "make dev: stopped."
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'trap "" INT TERM HUP QUIT; exit 130' INT
+trap 'trap "" INT TERM HUP QUIT; exit 143' TERM
+trap 'trap "" INT TERM HUP QUIT; exit 129' HUP
+trap 'trap "" INT TERM HUP QUIT; exit 131' QUIT
+
+mkdir -p "$RUN_ROOT"
+# What runs killed with -9 left behind: only processes that are provably theirs.
+stop_stale_runs "$RUN_ROOT"
+# Named before it exists, so that a signal at any point leaves nothing cleanup misses.
+RUN_DIR="$RUN_ROOT/$(date +%Y%m%d-%H%M%S)-$$-$RANDOM"
+mkdir "$RUN_DIR"
+services_begin
 
 REDIS_PORT=$(free_port)
 DYNAMODB_PORT=$(free_port)

@@ -1,9 +1,21 @@
 # Starting and stopping the local services, sourced by dev.sh and test.sh.
-# Everything started here is recorded in $RUN_DIR/pids and stopped by stop_services.
 # Services listen on 127.0.0.1 only, on ports found free at start.
+#
+# A run lives in $RUN_DIR (set by the script that sources this file). services_begin
+# writes there who runs it (`owner`: pid and identity of that script) and a random run
+# id (`run-id`); every process started here gets the run id in its environment
+# (ACCOUNT_SERVICE_RUN=<id>, inherited by whatever it spawns, such as the functions
+# `cargo lambda watch` runs) and is recorded in `pids` with its identity: the boot id
+# and the start time of the process (/proc/<pid>/stat, field 22). stop_services signals
+# a recorded pid only while it still has that identity, plus the processes that carry
+# the run id, and nothing else: a pid that now belongs to another process is never
+# signalled.
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="${TOOLS_DIR:-$ROOT_DIR/.tools}"
+RUN_MARKER=ACCOUNT_SERVICE_RUN
+RUN_ID=""
+BOOT_ID="$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown-boot)"
 
 free_port() {
   # A port free now, whose cluster-bus twin (port + 10000) is free too.
@@ -31,13 +43,47 @@ wait_for() { # description, attempts (0.1 s apart), command...
   return 1
 }
 
-remember_pid() { echo "$1" >> "$RUN_DIR/pids"; }
+proc_identity() { # pid: prints "<boot id>:<start time>" of that process; fails if it is gone or a zombie
+  local stat rest fields
+  [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+  read -r stat 2>/dev/null < "/proc/$1/stat" || return 1
+  rest="${stat##*) }"   # after the command name, which may hold spaces and parentheses
+  read -r -a fields <<< "$rest"
+  [ "${fields[0]}" != Z ] || return 1
+  echo "$BOOT_ID:${fields[19]}"   # fields[0] is field 3 (state), fields[19] field 22 (start time)
+}
+
+is_process() { # pid, identity: is that pid still the process that had that identity?
+  local now; now="$(proc_identity "$1")" && [ "$now" = "$2" ]
+}
+
+marked_pids() { # run id: the live processes carrying that run id in their environment
+  [ -n "$1" ] || return 0
+  local file pid
+  for file in $(grep -laxzsF "$RUN_MARKER=$1" /proc/[0-9]*/environ 2>/dev/null); do
+    pid="${file#/proc/}"; pid="${pid%/environ}"
+    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] && proc_identity "$pid" >/dev/null && echo "$pid"
+  done
+  return 0
+}
+
+services_begin() { # before starting anything: who runs $RUN_DIR, and its run id
+  mkdir -p "$RUN_DIR"
+  RUN_ID="run-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  echo "$RUN_ID" > "$RUN_DIR/run-id"
+  echo "$$ $(proc_identity $$)" > "$RUN_DIR/owner"
+}
+
+remember_pid() { # pid [kind: proc (default) or group, a process group led by pid]
+  local ident; ident="$(proc_identity "$1")" || ident="gone"
+  echo "${2:-proc} $1 $ident" >> "$RUN_DIR/pids"
+}
 
 start_redis() { # port, extra redis-server args... ; runs in $RUN_DIR/redis-<port>
   local port="$1"; shift
   local dir="$RUN_DIR/redis-$port"
   mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+  ACCOUNT_SERVICE_RUN="$RUN_ID" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
     --logfile "$dir/redis.log" "$@" &
   remember_pid $!
   wait_for "redis on $port" 100 redis-cli -p "$port" ping
@@ -62,7 +108,7 @@ dynamodb_jar_dir() {
 start_dynamodb() { # port
   local port="$1" dir; dir=$(dynamodb_jar_dir)
   # From $RUN_DIR: DynamoDB Local writes a metadata file into its working directory.
-  (cd "$RUN_DIR" && exec java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+  (cd "$RUN_DIR" && ACCOUNT_SERVICE_RUN="$RUN_ID" exec java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
     -inMemory -port "$port") >"$RUN_DIR/dynamodb-$port.log" 2>&1 &
   remember_pid $!
   wait_for "DynamoDB Local on $port" 300 curl -s -o /dev/null "http://127.0.0.1:$port"
@@ -80,20 +126,89 @@ create_table() { # port, table
   dynamodb_call "$1" CreateTable "{\"TableName\":\"$2\",\"BillingMode\":\"PAY_PER_REQUEST\",\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}]}" >/dev/null
 }
 
-stop_services() {
-  [ -f "$RUN_DIR/pids" ] || return 0
-  local pid
-  while read -r pid; do
-    kill "$pid" 2>/dev/null || true
-  done < "$RUN_DIR/pids"
-  for _ in $(seq 50); do
-    local alive=0
-    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done < "$RUN_DIR/pids"
-    [ "$alive" = 0 ] && break
+stop_services() { # stops what this run started
+  stop_run "$RUN_DIR"
+}
+
+stop_run() { # run dir: stops every process that run started and that is still the one it started
+  local dir="$1" run_id="" round left pid
+  [ -f "$dir/run-id" ] && read -r run_id < "$dir/run-id"
+  signal_recorded TERM "$dir"
+  # Then whatever carries the run id too: the functions `cargo lambda watch` spawned (in
+  # process groups of their own), or a service recorded just before it exec'd. Bounded:
+  # TERM once a second for 5 s, then KILL.
+  for round in $(seq 0 70); do
+    left="$(marked_pids "$run_id"; recorded_alive "$dir")"
+    [ -n "$left" ] || break
+    if [ "$round" -lt 50 ]; then
+      if [ $((round % 10)) = 0 ]; then
+        for pid in $(marked_pids "$run_id"); do kill -TERM "$pid" 2>/dev/null; done
+      fi
+    else
+      signal_recorded KILL "$dir"
+      for pid in $left; do kill -KILL "$pid" 2>/dev/null; done
+    fi
     sleep 0.1
   done
-  while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$RUN_DIR/pids"
-  rm -f "$RUN_DIR/pids"
+  [ -z "$left" ] || echo "services: could not stop $(echo $left)" >&2
+  rm -f "$dir/pids"
+  return 0
+}
+
+signal_recorded() { # signal, run dir: signals the recorded processes (and groups) still the ones recorded
+  [ -f "$2/pids" ] || return 0
+  local kind pid ident _
+  while read -r kind pid ident _; do
+    is_process "$pid" "$ident" || continue
+    if [ "$kind" = group ]; then kill "-$1" -- "-$pid" 2>/dev/null; fi
+    kill "-$1" "$pid" 2>/dev/null
+  done < "$2/pids"
+  return 0
+}
+
+recorded_alive() { # run dir: the recorded pids that are still the processes recorded
+  [ -f "$1/pids" ] || return 0
+  local kind pid ident _
+  while read -r kind pid ident _; do
+    if is_process "$pid" "$ident"; then echo "$pid"; fi
+  done < "$1/pids"
+  return 0
+}
+
+stop_stale_runs() { # run root: stops what runs whose script is gone (killed with -9) left behind
+  local root="$1" dir owner_pid owner_ident
+  for dir in "$root"/*/; do
+    [ -f "$dir/owner" ] || continue
+    owner_pid=""; owner_ident=""
+    read -r owner_pid owner_ident < "$dir/owner" || true
+    if [ -n "$owner_pid" ] && is_process "$owner_pid" "$owner_ident"; then continue; fi  # still running
+    echo "services: stopping what an interrupted run left behind (${dir%/})"
+    stop_run "${dir%/}"
+    rm -rf "${dir%/}"
+  done
+  stop_legacy_run "$root"
+}
+
+stop_legacy_run() { # run root: leftovers of the layout before runs had directories of their own
+  local root="$1" pid comm cwd real_root
+  real_root="$(cd "$root" && pwd -P)"
+  if [ -f "$root/pids" ]; then
+    # Bare pids, without identities: signalled only if the pid is a redis-server or a java
+    # working in that directory, which is what that layout started.
+    while read -r pid _; do
+      [[ "$pid" =~ ^[0-9]+$ ]] && proc_identity "$pid" >/dev/null || continue
+      comm="$(cat "/proc/$pid/comm" 2>/dev/null)"; cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null)"
+      case "$comm" in redis-server|java) ;; *) continue ;; esac
+      case "$cwd/" in "$real_root"/*) ;; *) continue ;; esac
+      echo "services: stopping $comm ($pid) left behind in $root"
+      kill -TERM "$pid" 2>/dev/null
+      for _ in $(seq 50); do proc_identity "$pid" >/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null
+    done < "$root/pids"
+    rm -f "$root/pids"
+  fi
+  rm -rf "$root"/redis-[0-9]* "$root"/dynamodb-[0-9]*.log "$root"/cluster-create.log "$root"/dynamodb-local-metadata.json
+  return 0
 }
 
 generate_keys() { # file: writes a key document with fresh development keys
@@ -133,17 +248,11 @@ ENV
 WATCH_PID=""
 start_watch() { # http port, env file, extra cargo-lambda-watch args...
   local port="$1" env_file="$2"; shift 2
-  # Its own process group, so that stop_watch stops the functions it spawned too.
+  # Its own process group (the group is stopped as a whole), and the run id in its
+  # environment, which the functions it spawns inherit.
   set -m
-  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$env_file" "$@" &
+  ACCOUNT_SERVICE_RUN="$RUN_ID" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$env_file" "$@" &
   WATCH_PID=$!
   set +m
-}
-
-stop_watch() {
-  [ -n "$WATCH_PID" ] || return 0
-  kill -TERM -- "-$WATCH_PID" 2>/dev/null || kill -TERM "$WATCH_PID" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$WATCH_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$WATCH_PID" 2>/dev/null || true
-  WATCH_PID=""
+  remember_pid "$WATCH_PID" group
 }

@@ -1,18 +1,40 @@
 #!/usr/bin/env bash
-# `make test`: every test against real services this script starts on free local
-# ports (a standalone Redis, a 3-master Redis Cluster, DynamoDB Local) and stops
-# again whatever the outcome; then lints template.yaml.
+# `make test`: a format and lint gate (rustfmt, clippy -D warnings), the scripts' own
+# tests, cfn-lint of template.yaml, then every test against real services this script
+# starts on free local ports (a standalone Redis, a 3-master Redis Cluster, DynamoDB
+# Local) and stops again whatever the outcome.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# shellcheck source=scripts/tools-env.sh
+source scripts/tools-env.sh   # the pinned Python tools of .tools/venv first on PATH
 
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/account-service-test.XXXXXX")"
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
-cleanup() { trap - EXIT INT TERM; stop_watch; stop_services; rm -rf "$RUN_DIR"; }
+STOPPING=0
+cleanup() {
+  trap '' INT TERM HUP QUIT   # a second signal must not cut the cleanup short
+  set +e
+  [ "$STOPPING" = 0 ] || return 0
+  STOPPING=1
+  stop_services
+  rm -rf "$RUN_DIR"
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'trap "" INT TERM HUP QUIT; exit 130' INT
+trap 'trap "" INT TERM HUP QUIT; exit 143' TERM
+trap 'trap "" INT TERM HUP QUIT; exit 129' HUP
+trap 'trap "" INT TERM HUP QUIT; exit 131' QUIT
+services_begin
+
+echo "make test: format and lint gate"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "make test: the scripts' own tests (install-deps, make dev's stop)"
+bash tests/scripts/install_deps.sh
+bash tests/scripts/dev_stops_cleanly.sh
 
 echo "make test: linting template.yaml"
 cfn-lint template.yaml
@@ -50,4 +72,4 @@ SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$PWD/tests/schemathesis" \
 echo "make test: schemathesis passed"
 
 echo "make test: OIDC discovery checked by an independent client (PyJWT)"
-python3 tests/oidc/check_discovery.py "http://127.0.0.1:$HTTP_PORT" account-service "$RUN_DIR/keys.json"
+"$VENV_DIR/bin/python" tests/oidc/check_discovery.py "http://127.0.0.1:$HTTP_PORT" account-service "$RUN_DIR/keys.json"

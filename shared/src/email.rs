@@ -60,7 +60,7 @@ impl Email {
     }
 }
 
-/// A password within the SPEC's length bounds. Never printed: `Debug` is redacted.
+/// A password within the contract's length bounds. Never printed: `Debug` is redacted.
 pub struct Password(String);
 
 impl Password {

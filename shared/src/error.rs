@@ -1,6 +1,6 @@
 //! The one error type of the service and its mapping to HTTP, in one place.
 //!
-//! Every error body has the SPEC's shape:
+//! Every error body has the contract's shape:
 //! `{"error": {"type": "<kebab-case kind>", "message": "<human text>", "fields"?: {...}}}`.
 //! Messages are fixed strings: a store's raw error or a secret never reaches a client.
 //! A 503 or 500 carries its cause (what failed, in words that hold no token, password

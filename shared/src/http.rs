@@ -37,7 +37,7 @@ fn is_json_content_type(request: &Request) -> bool {
     media_type.eq_ignore_ascii_case("application/json")
 }
 
-/// The JSON object of a POST body, after the SPEC's checks in the SPEC's order:
+/// The JSON object of a POST body, after the contract's checks in the contract's order:
 /// 413 over 16 KiB, 415 if not `application/json`, 400 if empty, not JSON or not an object.
 pub fn json_object(request: &Request) -> Result<Map<String, Value>, ApiError> {
     let bytes = body_bytes(request);
@@ -63,7 +63,7 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Reads the string fields of a request object, collecting every problem so the
-/// client gets them all at once. Unknown fields are refused, as the SPEC says.
+/// client gets them all at once. Unknown fields are refused, as docs/contract.md says.
 pub struct Fields {
     object: Map<String, Value>,
     errors: std::collections::BTreeMap<String, String>,

@@ -2,7 +2,7 @@
 //!
 //! Layers, by name:
 //! - [`config`]: settings from the environment, read once per Lambda instance;
-//! - [`error`]: the one error type, mapped to status + SPEC error JSON in one place;
+//! - [`error`]: the one error type, mapped to status + contract error JSON in one place;
 //! - [`http`]: the HTTP edge (body limits, JSON rules, bearer tokens, responses);
 //! - [`email`], [`password`]: typed values parsed at the edge;
 //! - [`keys`], [`tokens`]: signing keys, JWKS, id and refresh tokens;

@@ -1,5 +1,5 @@
 //! The Lambda entry point every HTTP function shares: JSON logs, one error mapping,
-//! and panics turned into the SPEC's 500 instead of a crashed runtime.
+//! and panics turned into the contract's 500 instead of a crashed runtime.
 //!
 //! Every function's `main` runs on tokio's current-thread runtime: Lambda hands an
 //! instance one event at a time, and on one thread a Redis reply reaches the handler

@@ -42,7 +42,7 @@ pub struct RefreshClaims {
     pub exp: u64,
 }
 
-/// A freshly issued pair, as the SPEC's `{"tokens": {...}}` returns it.
+/// A freshly issued pair, as the contract's `{"tokens": {...}}` returns it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenPair {

@@ -1,6 +1,6 @@
 //! Property tests over everything a client controls before any store is touched:
 //! request bodies, headers, emails, passwords and tokens. Nothing panics, and every
-//! rejection is one of the SPEC's errors. CI runs the default number of cases;
+//! rejection is one of the contract's errors. CI runs the default number of cases;
 //! `PROPTEST_CASES=1000000 cargo test -p shared --test fuzz_parsing --release`
 //! runs a million per property.
 

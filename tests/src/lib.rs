@@ -278,7 +278,7 @@ impl TestResponse {
         self.body["error"]["type"].as_str().unwrap_or("")
     }
 
-    /// The SPEC's error shape: `{"error": {"type", "message"}}` (+ `fields`) and nothing else.
+    /// The the contract's error shape: `{"error": {"type", "message"}}` (+ `fields`) and nothing else.
     pub fn assert_error(&self, status: u16, kind: &str) {
         assert_eq!(self.status, status, "unexpected status for {self:?}");
         assert_eq!(self.error_type(), kind, "unexpected error type in {self:?}");

@@ -1,4 +1,4 @@
-//! The JWT attack matrix (SPEC, Status codes: "401 ... any invalid, expired, revoked
+//! The JWT attack matrix (docs/contract.md, Status codes: "401 ... any invalid, expired, revoked
 //! or reused token"). Every forged token is presented to every endpoint that takes a
 //! token: refresh (`POST /tokens`), sign-out (`POST /signout`), revoke-all and
 //! `GET /sessions` (Bearer id token) and the authorizer. Each must be refused with 401
@@ -61,7 +61,7 @@ impl Endpoint {
         }
     }
 
-    /// `Ok` when the token was refused as the SPEC says; otherwise what happened.
+    /// `Ok` when the token was refused as docs/contract.md says; otherwise what happened.
     async fn refuses(self, app: &App, token: &str) -> Result<(), String> {
         let response = match self {
             Endpoint::Authorizer => {

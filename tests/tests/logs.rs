@@ -1,6 +1,6 @@
 //! Logs are JSON lines fit for CloudWatch Logs Insights, carry the request id, and
 //! never hold a password, a hash, a token or a secret. A panic in a handler becomes
-//! the SPEC's 500 and a logged request id, never a crashed runtime.
+//! the contract's 500 and a logged request id, never a crashed runtime.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

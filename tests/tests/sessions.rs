@@ -1,4 +1,4 @@
-//! The session promises of the SPEC (Tokens, The whitelist), each run twice: on a
+//! The session promises of docs/contract.md (Tokens, The whitelist), each run twice: on a
 //! standalone redis-server and on a 3-master Redis Cluster.
 
 use std::collections::HashSet;

@@ -1,4 +1,4 @@
-//! `POST /signup`, promise by promise (SPEC: Endpoints, Users).
+//! `POST /signup`, promise by promise (docs/contract.md: Endpoints, Users).
 
 use e2e::*;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
@@ -143,7 +143,7 @@ async fn signing_up_an_existing_email_is_409() {
         .assert_error(409, "email-taken");
 }
 
-/// A bad request and what the SPEC answers: (name, request, status, error type).
+/// A bad request and what the contract answers: (name, request, status, error type).
 fn bad_requests(email: &str) -> Vec<(&'static str, lambda_http::Request, u16, &'static str)> {
     let json = [("content-type", "application/json")];
     let post = |body: &str| request("POST", "/signup", &json, Some(body));

@@ -51,7 +51,7 @@ pub(crate) fn tokens_response(status: StatusCode, pair: &TokenPair) -> Response<
     json_response(status, &json!({ "tokens": pair }))
 }
 
-/// Mints the pair of a grant and wraps it in the SPEC's response.
+/// Mints the pair of a grant and wraps it in the contract's response.
 pub(crate) fn issue(
     context: &SessionContext,
     status: StatusCode,
