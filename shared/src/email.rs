@@ -76,6 +76,12 @@ impl Password {
         }
     }
 
+    /// A password presented to be checked against the stored hash (a current
+    /// password): no length rule, a wrong one is simply wrong.
+    pub fn presented(raw: String) -> Self {
+        Password(raw)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -84,34 +90,6 @@ impl Password {
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Password(<redacted>)")
-    }
-}
-
-/// Email and password of a sign-up or sign-in body, with every field problem reported.
-pub fn parse_credentials(
-    object: serde_json::Map<String, serde_json::Value>,
-) -> Result<(Email, Password), crate::ApiError> {
-    let mut fields = crate::http::Fields::new(object, &["email", "password"]);
-    let raw_email = fields.string("email");
-    let raw_password = fields.string("password");
-    let email = if fields.has_error("email") {
-        None
-    } else {
-        Email::parse(&raw_email).map_err(|m| fields.reject("email", m)).ok()
-    };
-    let password = if fields.has_error("password") {
-        None
-    } else {
-        Password::parse(raw_password)
-            .map_err(|m| fields.reject("password", m))
-            .ok()
-    };
-    fields.finish()?;
-    match (email, password) {
-        (Some(email), Some(password)) => Ok((email, password)),
-        _ => Err(crate::ApiError::internal(
-            "credentials parsed without an error but without a value",
-        )),
     }
 }
 

@@ -28,6 +28,8 @@ pub enum ApiError {
         allow: &'static str,
     },
     EmailTaken,
+    /// Nothing of the caller's by that id (e.g. a session id the user does not have).
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     /// Too many sign-in attempts; retry after this long.
@@ -74,6 +76,7 @@ impl ApiError {
             ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken => StatusCode::CONFLICT,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -90,6 +93,7 @@ impl ApiError {
             ApiError::InvalidToken => "invalid-token",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::EmailTaken => "email-taken",
+            ApiError::NotFound => "not-found",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::RateLimited { .. } => "too-many-requests",
@@ -106,6 +110,7 @@ impl ApiError {
             ApiError::InvalidToken => "The token is invalid, expired or revoked.",
             ApiError::MethodNotAllowed { .. } => "This method is not allowed on this route.",
             ApiError::EmailTaken => "This email is already registered.",
+            ApiError::NotFound => "There is nothing with this id.",
             ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.",
             ApiError::UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
             ApiError::RateLimited { .. } => "Too many attempts. Retry later.",

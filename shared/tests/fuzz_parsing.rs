@@ -7,7 +7,8 @@
 use lambda_http::http::{header, Request as HttpRequest};
 use lambda_http::Body;
 use proptest::prelude::*;
-use shared::email::{parse_credentials, Email};
+use shared::api::parse_credentials;
+use shared::email::Email;
 use shared::error::ApiError;
 use shared::http::{bearer_token, json_object, parse_object, MAX_BODY_BYTES};
 

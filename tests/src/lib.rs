@@ -375,6 +375,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub enum Function {
     Signup,
     Signin,
+    Account,
     Refresh,
     Signout,
     RevokeAll,
@@ -420,6 +421,7 @@ impl App {
         let response = match function {
             Function::Signup => respond(self.accounts, request, api::signup::handle).await,
             Function::Signin => respond(self.accounts, request, api::signin::handle).await,
+            Function::Account => respond(self.accounts, request, api::account::handle).await,
             Function::Refresh => respond(sessions, request, api::refresh::handle).await,
             Function::Signout => respond(sessions, request, api::signout::handle).await,
             Function::RevokeAll => respond(sessions, request, api::revoke_all::handle).await,
@@ -490,6 +492,33 @@ impl App {
     pub async fn revoke_all(&self, id_token: &str) -> TestResponse {
         self.call(Function::RevokeAll, bearer("POST", "/revoke-all", id_token))
             .await
+    }
+
+    /// A request with a bearer id token and a JSON body.
+    pub fn bearer_json(method: &str, path: &str, id_token: &str, body: &Value) -> Request {
+        let authorization = format!("Bearer {id_token}");
+        let headers = [
+            ("authorization", authorization.as_str()),
+            ("content-type", "application/json"),
+        ];
+        request(method, path, &headers, Some(&body.to_string()))
+    }
+
+    pub async fn change_password(&self, id_token: &str, current: &str, new: &str) -> TestResponse {
+        let body = json!({"currentPassword": current, "newPassword": new});
+        let request = Self::bearer_json("POST", "/password/change", id_token, &body);
+        self.call(Function::Account, request).await
+    }
+
+    pub async fn delete_account(&self, id_token: &str, password: &str) -> TestResponse {
+        let request = Self::bearer_json("DELETE", "/account", id_token, &json!({"password": password}));
+        self.call(Function::Account, request).await
+    }
+
+    /// `DELETE /sessions/{id}`.
+    pub async fn end_session(&self, id_token: &str, session_id: &str) -> TestResponse {
+        let path = format!("/sessions/{session_id}");
+        self.call(Function::Sessions, bearer("DELETE", &path, id_token)).await
     }
 
     pub async fn list_sessions(&self, id_token: &str) -> TestResponse {

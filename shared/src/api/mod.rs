@@ -1,6 +1,8 @@
 //! One handler per endpoint. Each parses at the edge, calls the domain and maps the
 //! result; `functions/<name>/src/main.rs` only wires one of these to the runtime.
 
+#[cfg(feature = "users")]
+pub mod account;
 pub mod authorizer;
 pub mod jwks;
 pub mod me;
@@ -18,6 +20,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use crate::context::SessionContext;
+use crate::email::{Email, Password};
 use crate::error::ApiError;
 use crate::http::{bearer_token, json_object, json_response, Fields};
 use crate::tokens::{IdClaims, RefreshGrant, TokenPair};
@@ -44,6 +47,32 @@ pub(crate) fn refresh_token_field(request: &Request) -> Result<String, ApiError>
     let token = fields.string("refreshToken");
     fields.finish()?;
     Ok(token)
+}
+
+/// Email and password of a sign-up or sign-in body, with every field problem reported.
+pub fn parse_credentials(object: serde_json::Map<String, serde_json::Value>) -> Result<(Email, Password), ApiError> {
+    let mut fields = Fields::new(object, &["email", "password"]);
+    let raw_email = fields.string("email");
+    let raw_password = fields.string("password");
+    let email = if fields.has_error("email") {
+        None
+    } else {
+        Email::parse(&raw_email).map_err(|m| fields.reject("email", m)).ok()
+    };
+    let password = if fields.has_error("password") {
+        None
+    } else {
+        Password::parse(raw_password)
+            .map_err(|m| fields.reject("password", m))
+            .ok()
+    };
+    fields.finish()?;
+    match (email, password) {
+        (Some(email), Some(password)) => Ok((email, password)),
+        _ => Err(ApiError::internal(
+            "credentials parsed without an error but without a value",
+        )),
+    }
 }
 
 /// `{"tokens": {"idToken", "refreshToken"}}` with the given status.

@@ -4,7 +4,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 use crate::context::AccountContext;
-use crate::email::{parse_credentials, Email, Password};
+use crate::email::{Email, Password};
 use crate::error::ApiError;
 use crate::http::{json_object, require_method, ClientInfo};
 use crate::time::now_millis;
@@ -16,7 +16,7 @@ const RETRY_WINDOW_MS: u64 = 15 * 60 * 1000;
 
 pub async fn handle(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::POST, "POST")?;
-    let (email, password) = parse_credentials(json_object(&request)?)?;
+    let (email, password) = super::parse_credentials(json_object(&request)?)?;
     let client = ClientInfo::of(&request);
     let sessions = &context.sessions;
     context

@@ -32,6 +32,7 @@ struct Scripts {
     rotate: Script,
     close_session: Script,
     revoke_all: Script,
+    revoke_others: Script,
     list_sessions: Script,
 }
 
@@ -50,6 +51,7 @@ impl Scripts {
             rotate: session_script!("rotate.lua"),
             close_session: session_script!("close_session.lua"),
             revoke_all: session_script!("revoke_all.lua"),
+            revoke_others: session_script!("revoke_others.lua"),
             list_sessions: session_script!("list_sessions.lua"),
         }
     }
@@ -340,6 +342,18 @@ impl Whitelist {
             "every session of the user revoked"
         );
         Ok(removed)
+    }
+
+    /// Ends every session of the user except `keep`, in one round trip; how many
+    /// ended, or 401 if `keep` itself is no longer live (nothing changes then).
+    pub async fn revoke_others(&self, user_id: &str, keep: &str, now_ms: u64) -> Result<u64, ApiError> {
+        let keep = id_of(keep)?;
+        let ended: i64 = self
+            .run_script("revoke_others", &self.scripts.revoke_others, user_id, |invocation| {
+                invocation.arg(&keep[..]).arg(now_ms);
+            })
+            .await?;
+        u64::try_from(ended).map_err(|_| ApiError::InvalidToken)
     }
 
     /// The user's live sessions, most recently used first.
