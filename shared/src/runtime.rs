@@ -117,3 +117,23 @@ pub async fn run_authorizer(
     ))
     .await
 }
+
+/// The whole `main` of the admin function (a plain Lambda event, invoked with IAM).
+#[cfg(feature = "users")]
+pub async fn run_admin(
+    context: Result<crate::context::AccountContext, crate::config::ConfigError>,
+) -> Result<(), Error> {
+    use lambda_runtime::LambdaEvent;
+    let context = context.inspect_err(|e| tracing::error!(error = %e, "function cannot start"))?;
+    let context: &'static crate::context::AccountContext = Box::leak(Box::new(context));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let invoker = crate::api::admin::Invoker {
+                request_id: event.context.request_id.clone(),
+                function_arn: event.context.invoked_function_arn.clone(),
+            };
+            Ok::<_, Error>(crate::api::admin::handle(context, event.payload, &invoker).await)
+        },
+    ))
+    .await
+}

@@ -34,6 +34,8 @@ pub struct StoredUser {
     pub email: String,
     pub password_hash: String,
     pub created_ms: u64,
+    /// Set by an operator: the user cannot sign in (both items carry it).
+    pub disabled: bool,
 }
 
 pub struct NewUser<'a> {
@@ -87,6 +89,10 @@ fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, Ap
         .and_then(|v| v.as_s().ok())
         .cloned()
         .ok_or_else(|| ApiError::internal(format!("user item without the attribute {name}")))
+}
+
+fn flag(item: &HashMap<String, AttributeValue>, name: &str) -> bool {
+    item.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
 }
 
 fn millis(item: &HashMap<String, AttributeValue>, name: &str) -> Result<u64, ApiError> {
@@ -209,6 +215,7 @@ impl UserStore {
             email: email.as_str().to_owned(),
             password_hash: text(&item, "passwordHash")?,
             created_ms: millis(&item, "createdAt")?,
+            disabled: flag(&item, "disabled"),
         }))
     }
 
@@ -222,7 +229,32 @@ impl UserStore {
             email: text(&item, "email")?,
             password_hash: text(&item, "passwordHash")?,
             created_ms: millis(&item, "createdAt")?,
+            disabled: flag(&item, "disabled"),
         }))
+    }
+
+    /// Sets or clears the operator's `disabled` flag on both items: `false` if the
+    /// user is gone.
+    pub async fn set_disabled(&self, user: &StoredUser, disabled: bool) -> Result<bool, ApiError> {
+        let update = |pk: String| {
+            Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression("SET disabled = :disabled")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":disabled", AttributeValue::Bool(disabled))
+                .build()
+                .map(|update| TransactWriteItem::builder().update(update).build())
+        };
+        let items = vec![update(user_pk(&user.id)), update(email_pk(&user.email))]
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(format!("disable transaction: {e}")))?;
+        match self.transact("set disabled", items).await {
+            Ok(()) => Ok(true),
+            Err(Cancelled::Condition(_)) => Ok(false),
+            Err(Cancelled::Other(error)) => Err(error),
+        }
     }
 
     /// Replaces the password hash on both items, only if neither changed since `user`

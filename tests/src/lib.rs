@@ -530,6 +530,15 @@ impl App {
         self.call(Function::Jwks, request("GET", path, &[], None)).await
     }
 
+    /// The admin function's answer to one event, as `aws lambda invoke` would get it.
+    pub async fn admin(&self, event: Value) -> Value {
+        let invoker = api::admin::Invoker {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:test-admin".into(),
+        };
+        api::admin::handle(self.accounts, event, &invoker).await
+    }
+
     /// The authorizer's answer for `Authorization: Bearer <token>`.
     pub async fn authorize(&self, token: &str) -> api::authorizer::AuthorizerResponse {
         let mut event = event(

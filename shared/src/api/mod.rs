@@ -3,6 +3,8 @@
 
 #[cfg(feature = "users")]
 pub mod account;
+#[cfg(feature = "users")]
+pub mod admin;
 pub mod authorizer;
 pub mod jwks;
 pub mod me;

@@ -22,8 +22,9 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     let user = context.users.find_by_email(&email).await?;
     // Unknown emails verify a dummy hash: same cost, same answer as a wrong password.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    // A disabled user gets the same answer as a wrong password: it reveals nothing.
     let user = match (crate::password::verify(&password, stored_hash).await?, user) {
-        (true, Some(user)) => user,
+        (true, Some(user)) if !user.disabled => user,
         _ => {
             tracing::info!(security_event = "signin_failed", ip = %client.ip, "sign-in refused");
             return Err(ApiError::InvalidCredentials);

@@ -82,7 +82,7 @@ async fn retried_signup(
     let Some(user) = context.users.find_by_email(email).await? else {
         return Err(ApiError::EmailTaken);
     };
-    if now_ms.saturating_sub(user.created_ms) > RETRY_WINDOW_MS {
+    if user.disabled || now_ms.saturating_sub(user.created_ms) > RETRY_WINDOW_MS {
         return Err(ApiError::EmailTaken);
     }
     let redis = sessions.whitelist.redis();
