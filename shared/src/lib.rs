@@ -23,6 +23,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod rate_limit;
 pub mod redis_client;
 pub mod runtime;

@@ -53,7 +53,7 @@ async fn run(context: &AccountContext, event: Value, invoker: &Invoker) -> Resul
     let result = match action.as_str() {
         "get-user" => {
             let live = sessions.list_sessions(&user.id, now_ms).await?.len();
-            return Ok(json!({ "user": describe(&user, live) }));
+            json!({ "user": describe(&user, live) })
         }
         "disable-user" => {
             // The flag first: once it is set no sign-in succeeds, then every session ends.
@@ -72,6 +72,8 @@ async fn run(context: &AccountContext, event: Value, invoker: &Invoker) -> Resul
             json!({ "deleted": true, "sessionsEnded": sessions.revoke_all(&user.id, now_ms).await? })
         }
     };
+    let action_name = ACTIONS.iter().find(|a| **a == action).copied().unwrap_or("unknown");
+    crate::metrics::count(crate::metrics::Metric::AdminAction(action_name));
     tracing::warn!(
         security_event = "admin_action",
         action = %action,
@@ -80,6 +82,9 @@ async fn run(context: &AccountContext, event: Value, invoker: &Invoker) -> Resul
         function_arn = %invoker.function_arn,
         "operator action"
     );
+    if action == "get-user" {
+        return Ok(result);
+    }
     Ok(json!({ "action": action, "userId": user.id, "result": result }))
 }
 

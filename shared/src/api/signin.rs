@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 use crate::context::AccountContext;
 use crate::error::ApiError;
 use crate::http::{json_object, require_method, ClientInfo};
+use crate::metrics::{self, Metric};
 use crate::time::now_millis;
 
 pub async fn handle(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
@@ -18,7 +19,8 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     context
         .signin_limiter
         .attempt(redis, email.as_str(), &client.ip)
-        .await?;
+        .await
+        .inspect_err(|_| metrics::count(Metric::SignIn("rate-limited")))?;
     let user = context.users.find_by_email(&email).await?;
     // Unknown emails verify a dummy hash: same cost, same answer as a wrong password.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -26,6 +28,7 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     let user = match (crate::password::verify(&password, stored_hash).await?, user) {
         (true, Some(user)) if !user.disabled => user,
         _ => {
+            metrics::count(Metric::SignIn("failure"));
             tracing::info!(security_event = "signin_failed", ip = %client.ip, "sign-in refused");
             return Err(ApiError::InvalidCredentials);
         }
@@ -42,6 +45,7 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     if let Err(error) = cleared {
         tracing::warn!(user_id = %user.id, cause = error.cause(), "could not clear the sign-in attempt counter");
     }
+    metrics::count(Metric::SignIn("success"));
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "user signed in");
     super::issue(sessions, StatusCode::OK, &grant, &user.email, now_ms)
 }

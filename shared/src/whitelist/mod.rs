@@ -111,6 +111,7 @@ fn new_id() -> ([u8; 16], String) {
 
 /// A rotated-out refresh token came back: the session was revoked; logged as theft.
 fn log_reuse(user_id: &str, session_id: &str, endpoint: &'static str) {
+    crate::metrics::count(crate::metrics::Metric::ReuseDetected);
     tracing::warn!(
         security_event = "refresh_token_reuse",
         user_id,
@@ -273,8 +274,14 @@ impl Whitelist {
             ))
         };
         match outcome.as_str() {
-            "rotated" => grant(&reply).map(|(grant, email)| Rotation::Rotated { grant, email }),
-            "grace" => grant(&reply).map(|(grant, email)| Rotation::Grace { grant, email }),
+            "rotated" => {
+                crate::metrics::count(crate::metrics::Metric::Rotation);
+                grant(&reply).map(|(grant, email)| Rotation::Rotated { grant, email })
+            }
+            "grace" => {
+                crate::metrics::count(crate::metrics::Metric::GraceReply);
+                grant(&reply).map(|(grant, email)| Rotation::Grace { grant, email })
+            }
             "late" => Err(ApiError::unavailable(
                 "redis ran the rotation after its deadline; nothing changed",
             )),
@@ -335,6 +342,7 @@ impl Whitelist {
                 invocation.arg(now_ms);
             })
             .await?;
+        crate::metrics::count(crate::metrics::Metric::RevokeAll);
         tracing::warn!(
             security_event = "revoke_all",
             user_id,
