@@ -233,53 +233,67 @@ impl UserStore {
         }))
     }
 
-    /// Sets or clears the operator's `disabled` flag on both items: `false` if the
-    /// user is gone.
-    pub async fn set_disabled(&self, user: &StoredUser, disabled: bool) -> Result<bool, ApiError> {
+    /// Applies one update to both of the user's items in one transaction, each under
+    /// `condition`: `false` if a condition failed (the user changed or went).
+    async fn update_both(
+        &self,
+        operation: &'static str,
+        user: &StoredUser,
+        update_expression: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<bool, ApiError> {
         let update = |pk: String| {
-            Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(&pk))
-                .update_expression("SET disabled = :disabled")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":disabled", AttributeValue::Bool(disabled))
+            values
+                .iter()
+                .fold(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(&pk))
+                        .update_expression(update_expression)
+                        .condition_expression(condition),
+                    |builder, (name, value)| builder.expression_attribute_values(*name, value.clone()),
+                )
                 .build()
                 .map(|update| TransactWriteItem::builder().update(update).build())
         };
         let items = vec![update(user_pk(&user.id)), update(email_pk(&user.email))]
             .into_iter()
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::internal(format!("disable transaction: {e}")))?;
-        match self.transact("set disabled", items).await {
+            .map_err(|e| ApiError::internal(format!("{operation} transaction: {e}")))?;
+        match self.transact(operation, items).await {
             Ok(()) => Ok(true),
             Err(Cancelled::Condition(_)) => Ok(false),
             Err(Cancelled::Other(error)) => Err(error),
         }
     }
 
+    /// Sets or clears the operator's `disabled` flag on both items: `false` if the
+    /// user is gone.
+    pub async fn set_disabled(&self, user: &StoredUser, disabled: bool) -> Result<bool, ApiError> {
+        let values = [(":disabled", AttributeValue::Bool(disabled))];
+        self.update_both(
+            "set disabled",
+            user,
+            "SET disabled = :disabled",
+            "attribute_exists(pk)",
+            &values,
+        )
+        .await
+    }
+
     /// Replaces the password hash on both items, only if neither changed since `user`
     /// was read: `false` if another change won the race.
     pub async fn set_password_hash(&self, user: &StoredUser, new_hash: &str) -> Result<bool, ApiError> {
-        let update = |pk: String| {
-            Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(&pk))
-                .update_expression("SET passwordHash = :new")
-                .condition_expression("passwordHash = :old")
-                .expression_attribute_values(":new", s(new_hash))
-                .expression_attribute_values(":old", s(&user.password_hash))
-                .build()
-                .map(|update| TransactWriteItem::builder().update(update).build())
-        };
-        let items = vec![update(user_pk(&user.id)), update(email_pk(&user.email))]
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::internal(format!("password transaction: {e}")))?;
-        match self.transact("set password", items).await {
-            Ok(()) => Ok(true),
-            Err(Cancelled::Condition(_)) => Ok(false),
-            Err(Cancelled::Other(error)) => Err(error),
-        }
+        let values = [(":new", s(new_hash)), (":old", s(&user.password_hash))];
+        self.update_both(
+            "set password",
+            user,
+            "SET passwordHash = :new",
+            "passwordHash = :old",
+            &values,
+        )
+        .await
     }
 
     /// Deletes the user and its email guard together: `false` if the user was gone

@@ -398,6 +398,17 @@ impl App {
         App::with(settings).await
     }
 
+    /// An app whose users table lives on a DynamoDB Local of the test's own (for
+    /// outages made by pausing it).
+    pub async fn on_own_dynamodb(dynamodb: &process::ServerProcess) -> App {
+        let table = "accounts";
+        create_table(&dynamodb.http_url(), table).await;
+        let mut settings = settings(Target::Standalone);
+        settings.dynamodb.endpoint = Some(dynamodb.http_url());
+        settings.dynamodb.table = table.into();
+        App::with(settings).await
+    }
+
     pub async fn with(settings: Settings) -> App {
         let accounts = AccountContext::new(settings.clone())
             .await

@@ -218,12 +218,7 @@ on_both_redis_modes!(
 #[tokio::test]
 async fn a_deletion_during_a_dynamodb_outage_is_503_leaves_the_account_intact_and_succeeds_on_retry() {
     let dynamodb = ServerProcess::dynamodb();
-    let table = "accounts";
-    create_table(&dynamodb.http_url(), table).await;
-    let mut settings = e2e::settings(Target::Standalone);
-    settings.dynamodb.endpoint = Some(dynamodb.http_url());
-    settings.dynamodb.table = table.into();
-    let app = App::with(settings).await;
+    let app = App::on_own_dynamodb(&dynamodb).await;
     let (email, signup) = app.new_user().await;
     let other = app.signin(&email, PASSWORD).await;
 

@@ -40,6 +40,16 @@ const HTTP_FIXTURES: &[(&str, Function, u16)] = &[
     ("jwks-wrong-method.json", Function::Jwks, 405),
 ];
 const AUTHORIZER_FIXTURES: &[(&str, bool)] = &[("authorizer.json", true), ("authorizer-invalid-token.json", false)];
+/// (fixture, error type or `None` for success), run in this order on the fixture user.
+const ADMIN_FIXTURES: &[(&str, Option<&str>)] = &[
+    ("admin-get-user.json", None),
+    ("admin-disable-user.json", None),
+    ("admin-enable-user.json", None),
+    ("admin-sign-out-user.json", None),
+    ("admin-unknown-user.json", Some("not-found")),
+    ("admin-unknown-action.json", Some("validation-failed")),
+    ("admin-delete-user.json", None),
+];
 
 #[tokio::test]
 async fn every_event_fixture_runs_through_its_handler_with_the_promised_outcome() {
@@ -85,6 +95,12 @@ async fn every_event_fixture_runs_through_its_handler_with_the_promised_outcome(
         let response = shared::api::authorizer::handle(app.sessions(), event).await;
         assert_eq!(response.is_authorized, *allowed, "{name}");
     }
+
+    for (name, error) in ADMIN_FIXTURES {
+        let event = serde_json::from_str(&fixture(name, None)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let answer = app.admin(event).await;
+        assert_eq!(answer["error"]["type"].as_str(), *error, "{name}: {answer}");
+    }
 }
 
 #[test]
@@ -99,6 +115,7 @@ fn every_file_in_events_is_a_tested_fixture() {
         .iter()
         .map(|f| f.0.to_string())
         .chain(AUTHORIZER_FIXTURES.iter().map(|f| f.0.to_string()))
+        .chain(ADMIN_FIXTURES.iter().map(|f| f.0.to_string()))
         .collect();
     tested.sort();
     assert_eq!(on_disk, tested);

@@ -174,12 +174,7 @@ async fn a_refresh_answered_503_never_costs_the_session() {
 #[tokio::test]
 async fn a_signup_retried_after_a_503_succeeds_once_the_stores_are_back() {
     let dynamodb = ServerProcess::dynamodb();
-    let table = "accounts";
-    create_table(&dynamodb.http_url(), table).await;
-    let mut settings = e2e::settings(Target::Standalone);
-    settings.dynamodb.endpoint = Some(dynamodb.http_url());
-    settings.dynamodb.table = table.into();
-    let app = App::with(settings).await;
+    let app = App::on_own_dynamodb(&dynamodb).await;
     app.new_user().await;
 
     let email = unique_email();
