@@ -1,15 +1,16 @@
+# shellcheck shell=bash
 # Starting and stopping the local services, sourced by dev.sh and test.sh.
 # Services listen on 127.0.0.1 only, on ports found free at start.
 #
 # A run lives in $RUN_DIR (set by the script that sources this file). services_begin
 # writes there who runs it (`owner`: pid and identity of that script) and a random run
-# id (`run-id`); every process started here gets the run id in its environment
-# (ACCOUNT_SERVICE_RUN=<id>, inherited by whatever it spawns, such as the functions
-# `cargo lambda watch` runs) and is recorded in `pids` with its identity: the boot id
-# and the start time of the process (/proc/<pid>/stat, field 22). stop_services signals
-# a recorded pid only while it still has that identity, plus the processes that carry
-# the run id, and nothing else: a pid that now belongs to another process is never
-# signalled.
+# id (`run-id`). Every process started here is recorded in `pids` with its identity:
+# the boot id and the start time of the process (/proc/<pid>/stat, field 22); and gets
+# the run id in its environment (ACCOUNT_SERVICE_RUN=<id>), which whatever it spawns
+# inherits, such as the functions `cargo lambda watch` runs in process groups of their
+# own. stop_services signals a recorded pid only while it still has that identity, and
+# the live processes that carry the run id, nothing else: a pid that now belongs to
+# another process is never signalled.
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="${TOOLS_DIR:-$ROOT_DIR/.tools}"
@@ -83,8 +84,10 @@ start_redis() { # port, extra redis-server args... ; runs in $RUN_DIR/redis-<por
   local port="$1"; shift
   local dir="$RUN_DIR/redis-$port"
   mkdir -p "$dir"
+  # set-proc-title no: redis-server would otherwise write its title over its environment,
+  # where the run id is.
   ACCOUNT_SERVICE_RUN="$RUN_ID" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
-    --logfile "$dir/redis.log" "$@" &
+    --logfile "$dir/redis.log" --set-proc-title no "$@" &
   remember_pid $!
   wait_for "redis on $port" 100 redis-cli -p "$port" ping
 }
@@ -142,15 +145,15 @@ stop_run() { # run dir: stops every process that run started and that is still t
     [ -n "$left" ] || break
     if [ "$round" -lt 50 ]; then
       if [ $((round % 10)) = 0 ]; then
-        for pid in $(marked_pids "$run_id"); do kill -TERM "$pid" 2>/dev/null; done
+        for pid in $(marked_pids "$run_id"); do kill -TERM "$pid" 2>/dev/null || true; done
       fi
     else
       signal_recorded KILL "$dir"
-      for pid in $left; do kill -KILL "$pid" 2>/dev/null; done
+      for pid in $left; do kill -KILL "$pid" 2>/dev/null || true; done
     fi
     sleep 0.1
   done
-  [ -z "$left" ] || echo "services: could not stop $(echo $left)" >&2
+  [ -z "$left" ] || echo "services: could not stop ${left//$'\n'/ }" >&2
   rm -f "$dir/pids"
   return 0
 }
@@ -160,8 +163,8 @@ signal_recorded() { # signal, run dir: signals the recorded processes (and group
   local kind pid ident _
   while read -r kind pid ident _; do
     is_process "$pid" "$ident" || continue
-    if [ "$kind" = group ]; then kill "-$1" -- "-$pid" 2>/dev/null; fi
-    kill "-$1" "$pid" 2>/dev/null
+    if [ "$kind" = group ]; then kill "-$1" -- "-$pid" 2>/dev/null || true; fi
+    kill "-$1" "$pid" 2>/dev/null || true
   done < "$2/pids"
   return 0
 }
@@ -193,17 +196,20 @@ stop_legacy_run() { # run root: leftovers of the layout before runs had director
   local root="$1" pid comm cwd real_root
   real_root="$(cd "$root" && pwd -P)"
   if [ -f "$root/pids" ]; then
-    # Bare pids, without identities: signalled only if the pid is a redis-server or a java
-    # working in that directory, which is what that layout started.
+    # Bare pids, without identities: signalled only if the pid is what that layout started
+    # where it started it: a java working in that directory, or a redis-server in its
+    # redis-<port> directory (a run of today's layout works one level deeper).
     while read -r pid _; do
       [[ "$pid" =~ ^[0-9]+$ ]] && proc_identity "$pid" >/dev/null || continue
       comm="$(cat "/proc/$pid/comm" 2>/dev/null)"; cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null)"
-      case "$comm" in redis-server|java) ;; *) continue ;; esac
-      case "$cwd/" in "$real_root"/*) ;; *) continue ;; esac
+      if ! { [ "$comm" = java ] && [ "$cwd" = "$real_root" ]; } &&
+         ! { [ "$comm" = redis-server ] && [[ "$cwd" =~ ^"$real_root"/redis-[0-9]+$ ]]; }; then
+        continue
+      fi
       echo "services: stopping $comm ($pid) left behind in $root"
-      kill -TERM "$pid" 2>/dev/null
+      kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 50); do proc_identity "$pid" >/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null
+      kill -KILL "$pid" 2>/dev/null || true
     done < "$root/pids"
     rm -f "$root/pids"
   fi
