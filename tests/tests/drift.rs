@@ -90,9 +90,10 @@ fn the_watch_router_and_the_template_serve_the_same_routes_with_the_same_functio
     // Each routed path leads to the same function in both places.
     let watch = watch_routes();
     assert_eq!(watch, template_paths);
-    // Every workspace function but the authorizer (not an HTTP route) is routed.
+    // Every workspace function but the authorizer and admin (invoked, not routed) is routed.
     let routed: BTreeSet<String> = watch.values().cloned().collect();
     let mut expected = workspace_functions();
     expected.remove("authorizer");
+    expected.remove("admin");
     assert_eq!(routed, expected);
 }

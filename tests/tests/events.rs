@@ -16,7 +16,8 @@ fn fixture(name: &str, tokens: Option<&TestResponse>) -> String {
     match tokens {
         Some(t) => raw
             .replace("<refreshToken>", &t.refresh_token())
-            .replace("<idToken>", &t.id_token()),
+            .replace("<idToken>", &t.id_token())
+            .replace("<sessionId>", claims_of(&t.id_token())["sid"].as_str().unwrap()),
         None => raw,
     }
 }
@@ -38,6 +39,16 @@ const HTTP_FIXTURES: &[(&str, Function, u16)] = &[
     ("jwks.json", Function::Jwks, 200),
     ("openid-configuration.json", Function::Jwks, 200),
     ("jwks-wrong-method.json", Function::Jwks, 405),
+    ("sessions-delete.json", Function::Sessions, 204),
+    ("sessions-delete-unknown.json", Function::Sessions, 404),
+    ("account-change-password-wrong-current.json", Function::Account, 401),
+];
+/// Fixtures that change the fixture user's account, run last and in this order:
+/// deletion frees the email (sign-up succeeds again), then the password changes.
+const ACCOUNT_FIXTURES: &[(&str, Function, u16)] = &[
+    ("account-delete.json", Function::Account, 204),
+    ("signup.json", Function::Signup, 201),
+    ("account-change-password.json", Function::Account, 204),
 ];
 const AUTHORIZER_FIXTURES: &[(&str, bool)] = &[("authorizer.json", true), ("authorizer-invalid-token.json", false)];
 /// (fixture, error type or `None` for success), run in this order on the fixture user.
@@ -59,9 +70,40 @@ async fn every_event_fixture_runs_through_its_handler_with_the_promised_outcome(
     create_table(&env("TEST_DYNAMODB_ENDPOINT"), &settings.dynamodb.table).await;
     let app = App::with(settings).await;
 
-    for (name, function, status) in HTTP_FIXTURES {
-        // Each token-bearing fixture gets a live session of its own (sign-out and
-        // revoke-all end theirs).
+    run_http_fixtures(&app, HTTP_FIXTURES).await;
+
+    // revoke-all.json ended every session of the fixture user: open a fresh one.
+    let live = app
+        .call(
+            Function::Signin,
+            lambda_http::request::from_str(&fixture("signin.json", None)).unwrap(),
+        )
+        .await;
+    for (name, allowed) in AUTHORIZER_FIXTURES {
+        let event = serde_json::from_str(&fixture(name, Some(&live))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let response = shared::api::authorizer::handle(app.sessions(), event).await;
+        assert_eq!(response.is_authorized, *allowed, "{name}");
+    }
+
+    run_http_fixtures(&app, ACCOUNT_FIXTURES).await;
+    let old_password = lambda_http::request::from_str(&fixture("signin.json", None)).unwrap();
+    assert_eq!(
+        app.call(Function::Signin, old_password).await.status,
+        401,
+        "the password changed"
+    );
+
+    for (name, error) in ADMIN_FIXTURES {
+        let event = serde_json::from_str(&fixture(name, None)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let answer = app.admin(event).await;
+        assert_eq!(answer["error"]["type"].as_str(), *error, "{name}: {answer}");
+    }
+}
+
+/// Runs each fixture through its function; token-bearing ones get a fresh sign-in
+/// of the fixture user (sign-out and revoke-all end theirs).
+async fn run_http_fixtures(app: &App, fixtures: &[(&str, Function, u16)]) {
+    for (name, function, status) in fixtures {
         let tokens = if fixture(name, None).contains("<") {
             let signin = app
                 .call(
@@ -82,25 +124,6 @@ async fn every_event_fixture_runs_through_its_handler_with_the_promised_outcome(
             assert!(response.body["error"]["type"].is_string(), "{name}");
         }
     }
-
-    // revoke-all.json ended every session of the fixture user: open a fresh one.
-    let live = app
-        .call(
-            Function::Signin,
-            lambda_http::request::from_str(&fixture("signin.json", None)).unwrap(),
-        )
-        .await;
-    for (name, allowed) in AUTHORIZER_FIXTURES {
-        let event = serde_json::from_str(&fixture(name, Some(&live))).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let response = shared::api::authorizer::handle(app.sessions(), event).await;
-        assert_eq!(response.is_authorized, *allowed, "{name}");
-    }
-
-    for (name, error) in ADMIN_FIXTURES {
-        let event = serde_json::from_str(&fixture(name, None)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let answer = app.admin(event).await;
-        assert_eq!(answer["error"]["type"].as_str(), *error, "{name}: {answer}");
-    }
 }
 
 #[test]
@@ -114,6 +137,12 @@ fn every_file_in_events_is_a_tested_fixture() {
     let mut tested: Vec<String> = HTTP_FIXTURES
         .iter()
         .map(|f| f.0.to_string())
+        .chain(
+            ACCOUNT_FIXTURES
+                .iter()
+                .filter(|f| f.0 != "signup.json")
+                .map(|f| f.0.to_string()),
+        )
         .chain(AUTHORIZER_FIXTURES.iter().map(|f| f.0.to_string()))
         .chain(ADMIN_FIXTURES.iter().map(|f| f.0.to_string()))
         .collect();
