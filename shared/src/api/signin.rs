@@ -20,7 +20,11 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         .signin_limiter
         .attempt(redis, email.as_str(), &client.ip)
         .await
-        .inspect_err(|_| metrics::count(Metric::SignIn("rate-limited")))?;
+        .inspect_err(|error| {
+            if matches!(error, ApiError::RateLimited { .. }) {
+                metrics::count(Metric::SignIn("rate-limited"));
+            }
+        })?;
     let user = context.users.find_by_email(&email).await?;
     // Unknown emails verify a dummy hash: same cost, same answer as a wrong password.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
