@@ -15,6 +15,9 @@ pub struct Settings {
     pub issuer: String,
     /// `aud` of every id token.
     pub audience: String,
+    /// Browser origins (`ALLOWED_ORIGINS`, comma-separated) answered with CORS and allowed
+    /// to rely on the refresh cookie; empty: none.
+    pub allowed_origins: Vec<String>,
     pub id_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// A session dies this long after sign-in, however often it is refreshed.
@@ -129,6 +132,18 @@ fn number<T: std::str::FromStr>(lookup: &Lookup<'_>, name: &str, default: T) -> 
     }
 }
 
+/// A comma-separated list, blanks dropped (`ALLOWED_ORIGINS`: a trailing slash too).
+fn list(lookup: &Lookup<'_>, name: &str) -> Vec<String> {
+    lookup(name)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().trim_end_matches('/').to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn seconds(lookup: &Lookup<'_>, name: &str, default: u64) -> Result<Duration, ConfigError> {
     number(lookup, name, default).map(Duration::from_secs)
 }
@@ -144,6 +159,7 @@ impl Settings {
         let settings = Settings {
             issuer: required("ISSUER")?,
             audience: lookup("ID_TOKEN_AUDIENCE").unwrap_or_else(|| "account-service".into()),
+            allowed_origins: list(lookup, "ALLOWED_ORIGINS"),
             id_token_ttl: seconds(lookup, "ID_TOKEN_TTL_SECONDS", 15 * 60)?,
             refresh_token_ttl: seconds(lookup, "REFRESH_TOKEN_TTL_SECONDS", 3 * 24 * 3600)?,
             session_lifetime: seconds(lookup, "SESSION_LIFETIME_SECONDS", 30 * 24 * 3600)?,
@@ -194,7 +210,27 @@ impl Settings {
         if self.signin_window.is_zero() || self.signup_window.is_zero() {
             return Err(ConfigError("rate-limit windows must be positive".into()));
         }
+        for origin in &self.allowed_origins {
+            check_origin(origin)?;
+        }
         check_redis_url(&self.redis.url)
+    }
+}
+
+/// An origin as a browser sends it in `Origin`: `http(s)://host[:port]`, no path, no
+/// wildcard (`*` cannot go with credentials) and not `null` (sandboxed and file pages).
+pub fn check_origin(origin: &str) -> Result<(), ConfigError> {
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or_default();
+    let valid = !host.is_empty() && !host.contains(['/', '*', '?', '#', '@', ' ']) && host == host.to_ascii_lowercase();
+    if valid {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "ALLOWED_ORIGINS: {origin:?} is not an origin (lower-case http(s)://host[:port], no path)"
+        )))
     }
 }
 

@@ -1,5 +1,6 @@
 //! What a function builds once per Lambda instance and reuses across invocations.
 
+use crate::browser::AllowedOrigins;
 use crate::config::{environment, AwsSettings, ConfigError, Lookup, Settings};
 use crate::keys::KeySet;
 use crate::redis_client::RedisClient;
@@ -37,6 +38,7 @@ pub async fn settings_from_env() -> Result<Settings, ConfigError> {
 pub struct KeyContext {
     pub issuer: String,
     pub tokens: Tokens,
+    pub allowed_origins: Vec<String>,
 }
 
 impl KeyContext {
@@ -45,6 +47,7 @@ impl KeyContext {
         Ok(KeyContext {
             issuer: settings.issuer.clone(),
             tokens: Tokens::new(settings, keys),
+            allowed_origins: settings.allowed_origins.clone(),
         })
     }
 
@@ -107,5 +110,25 @@ impl AccountContext {
 
     pub async fn from_env() -> Result<Self, ConfigError> {
         Self::new(settings_from_env().await?).await
+    }
+}
+
+// The browser origins every HTTP function's edge checks (`runtime::respond`).
+impl AllowedOrigins for KeyContext {
+    fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
+}
+
+impl AllowedOrigins for SessionContext {
+    fn allowed_origins(&self) -> &[String] {
+        &self.settings.allowed_origins
+    }
+}
+
+#[cfg(feature = "users")]
+impl AllowedOrigins for AccountContext {
+    fn allowed_origins(&self) -> &[String] {
+        &self.sessions.settings.allowed_origins
     }
 }

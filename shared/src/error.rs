@@ -28,6 +28,9 @@ pub enum ApiError {
         allow: &'static str,
     },
     EmailTaken,
+    /// A preflight, or a request that relies on the refresh cookie, from an origin not in
+    /// `ALLOWED_ORIGINS` (or without `X-Token-Transport: cookie`): a possible CSRF.
+    ForbiddenOrigin,
     /// Nothing of the caller's by that id (e.g. a session id the user does not have).
     NotFound,
     PayloadTooLarge,
@@ -76,6 +79,7 @@ impl ApiError {
             ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken => StatusCode::CONFLICT,
+            ApiError::ForbiddenOrigin => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::InvalidToken => "invalid-token",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::EmailTaken => "email-taken",
+            ApiError::ForbiddenOrigin => "forbidden-origin",
             ApiError::NotFound => "not-found",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
@@ -110,6 +115,9 @@ impl ApiError {
             ApiError::InvalidToken => "The token is invalid, expired or revoked.",
             ApiError::MethodNotAllowed { .. } => "This method is not allowed on this route.",
             ApiError::EmailTaken => "This email is already registered.",
+            ApiError::ForbiddenOrigin => {
+                "This origin is not allowed, or the request relies on the refresh cookie without X-Token-Transport: cookie."
+            }
             ApiError::NotFound => "There is nothing with this id.",
             ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.",
             ApiError::UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",

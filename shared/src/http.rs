@@ -28,6 +28,11 @@ fn body_bytes(request: &Request) -> &[u8] {
     }
 }
 
+/// True when the request has no body (or only whitespace): a browser's body-less POST.
+pub fn has_no_body(request: &Request) -> bool {
+    body_bytes(request).iter().all(u8::is_ascii_whitespace)
+}
+
 fn is_json_content_type(request: &Request) -> bool {
     let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
         return false;

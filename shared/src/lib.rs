@@ -11,11 +11,13 @@
 //! - [`secrets`]: the key document from Secrets Manager (feature `secrets-manager`);
 //! - [`aws`]: AWS SDK configuration from the Lambda environment (both features);
 //! - [`api`]: one handler per endpoint; `functions/*/src/main.rs` only wires them;
+//! - [`browser`]: the refresh cookie, the Origin allow-list (CSRF) and CORS, at the edge;
 //! - [`runtime`]: logging and the Lambda entry point shared by every function.
 
 pub mod api;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod browser;
 pub mod client;
 pub mod config;
 pub mod context;

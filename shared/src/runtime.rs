@@ -13,6 +13,7 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
+use crate::browser::{AllowedOrigins, Edge};
 use crate::error::ApiError;
 use crate::http::error_response;
 
@@ -44,9 +45,12 @@ where
         .try_init();
 }
 
-/// Runs one request through a handler: maps its error, catches its panic, logs the outcome.
+/// Runs one request through a handler: refuses what the browser rules refuse, maps the
+/// handler's error, catches its panic, answers CORS and delivers the refresh cookie
+/// (`browser::Edge`: once here, so no handler repeats it), and logs the outcome.
 pub async fn respond<'a, C, F, Fut>(context: &'a C, request: Request, handler: F) -> Response<Body>
 where
+    C: AllowedOrigins,
     F: FnOnce(&'a C, Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>> + 'a,
 {
@@ -57,9 +61,15 @@ where
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
-    let outcome = AssertUnwindSafe(async move { handler(context, request).await })
-        .catch_unwind()
-        .await;
+    let edge = Edge::of(&request, context.allowed_origins());
+    let outcome = match edge.refusal() {
+        Some(refused) => Ok(Err(refused)),
+        None => {
+            AssertUnwindSafe(async move { handler(context, request).await })
+                .catch_unwind()
+                .await
+        }
+    };
     let (response, cause) = match outcome {
         Ok(Ok(response)) => (response, None),
         Ok(Err(error)) => (error_response(&error), error.cause().map(str::to_owned)),
@@ -68,6 +78,7 @@ where
             Some("handler panicked".to_owned()),
         ),
     };
+    let response = edge.finish(response);
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     // The one log line of the request; a 503 or 500 carries its cause here, once.
@@ -86,7 +97,7 @@ pub async fn run_http<C, F, Fut>(
     handler: F,
 ) -> Result<(), lambda_http::Error>
 where
-    C: Send + Sync + 'static,
+    C: AllowedOrigins + Send + Sync + 'static,
     F: Fn(&'static C, Request) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'static,
 {

@@ -21,10 +21,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
+use crate::browser::{self, RefreshDelivery, Transport};
 use crate::context::SessionContext;
 use crate::email::{Email, Password};
 use crate::error::ApiError;
-use crate::http::{bearer_token, json_object, json_response, Fields};
+use crate::http::{bearer_token, has_no_body, json_object, json_response, no_content, Fields};
 use crate::tokens::{IdClaims, RefreshGrant, TokenPair};
 
 /// The claims of the request's bearer id token, only while its session is live: an
@@ -43,9 +44,28 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// The `refreshToken` of a `{"refreshToken": "..."}` body (refresh and sign-out).
+/// The refresh token of `/tokens` and `/signout`: the body's `refreshToken`, or, when the
+/// body has none (empty or `{}`), the `__Host-refresh` cookie. Only a cookie-mode request
+/// (`X-Token-Transport: cookie`) may rely on the cookie: the edge has let it through only
+/// from an allowed Origin (`browser::Edge::refusal`). A cookie on any other request was
+/// attached by the browser, not asked for by the page: a possible CSRF, 403.
 pub(crate) fn refresh_token_field(request: &Request) -> Result<String, ApiError> {
-    let mut fields = Fields::new(json_object(request)?, &["refreshToken"]);
+    let cookie_mode = Transport::of(request) == Transport::Cookie;
+    let cookie = browser::refresh_cookie(request);
+    let may_rely_on_cookie = cookie_mode || cookie.is_some();
+    let from_cookie = move || match (cookie_mode, cookie) {
+        (false, _) => Err(ApiError::ForbiddenOrigin),
+        (true, Some(token)) => Ok(token),
+        (true, None) => Err(ApiError::InvalidToken),
+    };
+    if may_rely_on_cookie && has_no_body(request) {
+        return from_cookie();
+    }
+    let object = json_object(request)?;
+    if may_rely_on_cookie && object.is_empty() {
+        return from_cookie();
+    }
+    let mut fields = Fields::new(object, &["refreshToken"]);
     let token = fields.string("refreshToken");
     fields.finish()?;
     Ok(token)
@@ -77,9 +97,24 @@ pub fn parse_credentials(object: serde_json::Map<String, serde_json::Value>) -> 
     }
 }
 
-/// `{"tokens": {"idToken", "refreshToken"}}` with the given status.
-pub(crate) fn tokens_response(status: StatusCode, pair: &TokenPair) -> Response<Body> {
-    json_response(status, &json!({ "tokens": pair }))
+/// `{"tokens": {"idToken", "refreshToken"}}` with the given status. For a cookie-mode
+/// request the edge moves the refresh token, valid `max_age_secs` more, into the cookie.
+pub(crate) fn tokens_response(status: StatusCode, pair: &TokenPair, max_age_secs: u64) -> Response<Body> {
+    let mut response = json_response(status, &json!({ "tokens": pair }));
+    response.extensions_mut().insert(RefreshDelivery::Issued {
+        id_token: pair.id_token.clone(),
+        refresh_token: pair.refresh_token.clone(),
+        max_age_secs,
+    });
+    response
+}
+
+/// 204 for a request that ended the caller's session (sign-out, revoke-all); in cookie
+/// mode the edge clears the cookie.
+pub(crate) fn session_ended() -> Response<Body> {
+    let mut response = no_content();
+    response.extensions_mut().insert(RefreshDelivery::Ended);
+    response
 }
 
 /// Mints the pair of a grant and wraps it in the contract's response.
@@ -91,5 +126,6 @@ pub(crate) fn issue(
     now_ms: u64,
 ) -> Result<Response<Body>, ApiError> {
     let pair = context.tokens.pair(grant, email, now_ms / 1000)?;
-    Ok(tokens_response(status, &pair))
+    let max_age_secs = grant.expires_at.saturating_sub(now_ms / 1000);
+    Ok(tokens_response(status, &pair, max_age_secs))
 }

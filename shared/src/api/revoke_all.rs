@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::context::SessionContext;
 use crate::error::ApiError;
-use crate::http::{no_content, require_method};
+use crate::http::require_method;
 use crate::time::now_millis;
 
 pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
@@ -13,5 +13,5 @@ pub async fn handle(context: &SessionContext, request: Request) -> Result<Respon
     let now_ms = now_millis();
     let claims = super::authenticate(context, &request, now_ms).await?;
     context.whitelist.revoke_all(&claims.sub, now_ms).await?;
-    Ok(no_content())
+    Ok(super::session_ended())
 }

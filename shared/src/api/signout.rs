@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::context::SessionContext;
 use crate::error::ApiError;
-use crate::http::{no_content, require_method};
+use crate::http::require_method;
 use crate::time::now_millis;
 
 pub async fn handle(context: &SessionContext, request: Request) -> Result<Response<Body>, ApiError> {
@@ -17,5 +17,5 @@ pub async fn handle(context: &SessionContext, request: Request) -> Result<Respon
         return Err(ApiError::InvalidToken);
     }
     tracing::info!(user_id = %claims.sub, session_id = %claims.sid, "user signed out");
-    Ok(no_content())
+    Ok(super::session_ended())
 }
