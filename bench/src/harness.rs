@@ -19,6 +19,14 @@ pub const RUNTIME_THREADS: usize = 1;
 pub const ISSUER: &str = e2e::ISSUER;
 pub const AUDIENCE: &str = e2e::AUDIENCE;
 pub const EMAIL: &str = "ada.lovelace@example.com";
+
+/// The bench user's id-token claims besides the ids.
+pub fn identity() -> shared::tokens::Identity {
+    shared::tokens::Identity {
+        email: EMAIL.into(),
+        email_verified: true,
+    }
+}
 pub const IP: &str = "203.0.113.42";
 /// A real browser's user agent: sessions store it for `GET /sessions`, so its
 /// length matters to the memory figures.
@@ -91,14 +99,20 @@ pub async fn open_session(context: &SessionContext, user_id: &str, with_id_token
     let now_ms = now_millis();
     let grant = context
         .whitelist
-        .open_session(user_id, EMAIL, &client_info(), context.tokens.refresh_kid(), now_ms)
+        .open_session(
+            user_id,
+            &identity(),
+            &client_info(),
+            context.tokens.refresh_kid(),
+            now_ms,
+        )
         .await
         .expect("open a session");
     let refresh_token = context.tokens.mint_refresh_token(&grant).expect("mint a refresh token");
     let id_token = if with_id_token {
         context
             .tokens
-            .mint_id_token(user_id, &grant.session_id, EMAIL, now_ms / 1000)
+            .mint_id_token(user_id, &grant.session_id, &identity(), now_ms / 1000)
             .expect("mint an id token")
     } else {
         String::new()

@@ -52,6 +52,7 @@ fn id_claims() -> IdClaims {
         sub: new_user_id(),
         sid: uuid::Uuid::new_v4().simple().to_string(),
         email: EMAIL.into(),
+        email_verified: true,
         iat: now,
         exp: now + 900,
         jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -323,12 +324,12 @@ async fn refresh(context: &'static SessionContext, admin: &mut MultiplexedConnec
             .await
             .unwrap();
         redis_call.push(started.elapsed());
-        let shared::whitelist::Rotation::Rotated { grant, email } = rotation else {
+        let shared::whitelist::Rotation::Rotated { grant, identity } = rotation else {
             panic!("not rotated")
         };
 
         let started = Instant::now();
-        let pair = context.tokens.pair(&grant, &email, now_ms / 1000).unwrap();
+        let pair = context.tokens.pair(&grant, &identity, now_ms / 1000).unwrap();
         crypto.push(verifying + started.elapsed());
         token = pair.refresh_token;
         (claims.jti, claims.iat, claims.exp) = (grant.jti, grant.issued_at, grant.expires_at);

@@ -70,14 +70,14 @@ pub fn child() {
     let rs256_sign_first = time(&|| {
         drop(
             tokens
-                .mint_id_token(&grant.user_id, &grant.session_id, EMAIL, now_s)
+                .mint_id_token(&grant.user_id, &grant.session_id, &identity(), now_s)
                 .unwrap(),
         )
     });
     let rs256_sign_second = time(&|| {
         drop(
             tokens
-                .mint_id_token(&grant.user_id, &grant.session_id, EMAIL, now_s)
+                .mint_id_token(&grant.user_id, &grant.session_id, &identity(), now_s)
                 .unwrap(),
         )
     });

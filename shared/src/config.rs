@@ -34,6 +34,12 @@ pub struct Settings {
     pub signin_window: Duration,
     pub signup_limit_per_ip: u32,
     pub signup_window: Duration,
+    /// Emailed one-time codes requested per email address, and per source address.
+    pub code_limit_per_email: u32,
+    pub code_limit_per_ip: u32,
+    pub code_window: Duration,
+    /// The verified SES identity mail is sent from (`MAIL_FROM`).
+    pub mail_from: String,
     pub redis: RedisSettings,
     pub dynamodb: DynamoDbSettings,
     pub aws: AwsSettings,
@@ -77,6 +83,8 @@ pub struct AwsSettings {
     pub endpoint: Option<String>,
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
     pub secrets_manager_endpoint: Option<String>,
+    /// `AWS_ENDPOINT_URL_SESV2` (`aws-ses-v2-local` under `make dev` and `make test`).
+    pub ses_endpoint: Option<String>,
 }
 
 impl AwsSettings {
@@ -88,6 +96,7 @@ impl AwsSettings {
             session_token: lookup("AWS_SESSION_TOKEN"),
             endpoint: lookup("AWS_ENDPOINT_URL"),
             secrets_manager_endpoint: lookup("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+            ses_endpoint: lookup("AWS_ENDPOINT_URL_SESV2"),
         }
     }
 }
@@ -171,6 +180,10 @@ impl Settings {
             signin_window: seconds(lookup, "SIGNIN_WINDOW_SECONDS", 15 * 60)?,
             signup_limit_per_ip: number(lookup, "SIGNUP_LIMIT_PER_IP", 20)?,
             signup_window: seconds(lookup, "SIGNUP_WINDOW_SECONDS", 3600)?,
+            code_limit_per_email: number(lookup, "CODE_LIMIT_PER_EMAIL", 5)?,
+            code_limit_per_ip: number(lookup, "CODE_LIMIT_PER_IP", 50)?,
+            code_window: seconds(lookup, "CODE_WINDOW_SECONDS", 3600)?,
+            mail_from: lookup("MAIL_FROM").unwrap_or_else(|| "no-reply@localhost".into()),
             redis: RedisSettings {
                 url: required("REDIS_URL")?,
                 cluster: matches!(lookup("REDIS_CLUSTER").as_deref(), Some("1" | "true" | "yes")),
@@ -207,7 +220,7 @@ impl Settings {
         if self.id_token_ttl.is_zero() || self.refresh_token_ttl.is_zero() || self.session_lifetime.is_zero() {
             return Err(ConfigError("token lifetimes must be positive".into()));
         }
-        if self.signin_window.is_zero() || self.signup_window.is_zero() {
+        if self.signin_window.is_zero() || self.signup_window.is_zero() || self.code_window.is_zero() {
             return Err(ConfigError("rate-limit windows must be positive".into()));
         }
         for origin in &self.allowed_origins {

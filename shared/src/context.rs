@@ -88,23 +88,34 @@ impl SessionContext {
     }
 }
 
-/// The session context plus the user store: for sign-up and sign-in only.
+/// The session context plus the user store, the limits, the one-time codes and (with
+/// the `mail` feature) the mailer: for the functions that act on accounts.
 #[cfg(feature = "users")]
 pub struct AccountContext {
     pub sessions: SessionContext,
     pub users: crate::users::UserStore,
     pub signin_limiter: crate::rate_limit::SignInLimiter,
     pub signup_limiter: crate::rate_limit::SignUpLimiter,
+    pub code_limiter: crate::rate_limit::CodeLimiter,
+    pub codes: crate::codes::Codes,
+    #[cfg(feature = "mail")]
+    pub mail: crate::mail::Mailer,
 }
 
 #[cfg(feature = "users")]
 impl AccountContext {
     pub async fn new(settings: Settings) -> Result<Self, ConfigError> {
+        let sessions = SessionContext::new(settings)?.ready_to_sign()?;
+        let settings = &sessions.settings;
         Ok(AccountContext {
             users: crate::users::UserStore::new(&settings.dynamodb, &settings.aws)?,
-            signin_limiter: crate::rate_limit::SignInLimiter::new(&settings),
-            signup_limiter: crate::rate_limit::SignUpLimiter::new(&settings),
-            sessions: SessionContext::new(settings)?.ready_to_sign()?,
+            signin_limiter: crate::rate_limit::SignInLimiter::new(settings),
+            signup_limiter: crate::rate_limit::SignUpLimiter::new(settings),
+            code_limiter: crate::rate_limit::CodeLimiter::new(settings),
+            #[cfg(feature = "mail")]
+            mail: crate::mail::Mailer::new(settings)?,
+            codes: crate::codes::Codes::new(sessions.tokens.keys().code_key.clone()),
+            sessions,
         })
     }
 

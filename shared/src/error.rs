@@ -31,6 +31,8 @@ pub enum ApiError {
     /// A preflight, or a request that relies on the refresh cookie, from an origin not in
     /// `ALLOWED_ORIGINS` (or without `X-Token-Transport: cookie`): a possible CSRF.
     ForbiddenOrigin,
+    /// A one-time code that is wrong, used, expired or burned (or an unknown email).
+    InvalidCode,
     /// Nothing of the caller's by that id (e.g. a session id the user does not have).
     NotFound,
     PayloadTooLarge,
@@ -81,6 +83,7 @@ impl ApiError {
             ApiError::EmailTaken => StatusCode::CONFLICT,
             ApiError::ForbiddenOrigin => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::InvalidCode => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -99,6 +102,7 @@ impl ApiError {
             ApiError::EmailTaken => "email-taken",
             ApiError::ForbiddenOrigin => "forbidden-origin",
             ApiError::NotFound => "not-found",
+            ApiError::InvalidCode => "invalid-code",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::RateLimited { .. } => "too-many-requests",
@@ -119,6 +123,7 @@ impl ApiError {
                 "This origin is not allowed, or the request relies on the refresh cookie without X-Token-Transport: cookie."
             }
             ApiError::NotFound => "There is nothing with this id.",
+            ApiError::InvalidCode => "The code is wrong, used or expired. Ask for a new one.",
             ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.",
             ApiError::UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
             ApiError::RateLimited { .. } => "Too many attempts. Retry later.",

@@ -13,9 +13,13 @@
 //!   ],
 //!   "refreshSecrets": [
 //!     {"kid": "rt-2026-11", "secret": "<base64 of at least 32 random bytes>"}
-//!   ]
+//!   ],
+//!   "codeSecret": "<base64 of at least 32 random bytes>"
 //! }
 //! ```
+//! `codeSecret` (optional) keys the hashes of emailed one-time codes; without it the
+//! key is derived from the first refresh secret (rotating that secret then voids the
+//! codes pending at that moment, which live one to 24 hours).
 //! `alg` is `RS256` (default), `ES256` or `EdDSA`.
 
 use std::collections::HashMap;
@@ -36,6 +40,7 @@ const MIN_SECRET_BYTES: usize = 32;
 struct KeyDocument {
     id_token_keys: Vec<IdKeyEntry>,
     refresh_secrets: Vec<SecretEntry>,
+    code_secret: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +159,19 @@ pub struct KeySet {
     pub refresh_secrets: HashMap<String, RefreshSecret>,
     /// The JWKS document, serialized once.
     pub jwks: serde_json::Value,
+    /// HMAC-SHA256 key of the one-time codes' stored hashes.
+    pub code_key: aws_lc_rs::hmac::Key,
+}
+
+/// A secret of the key document: base64 of at least 32 bytes.
+fn secret_bytes(what: &str, raw: &str) -> Result<Vec<u8>, ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .map_err(|_| ConfigError(format!("{what} is not base64")))?;
+    if bytes.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError(format!("{what} must be at least 32 bytes")));
+    }
+    Ok(bytes)
 }
 
 fn parse_algorithm(alg: &str) -> Result<Algorithm, ConfigError> {
@@ -255,15 +273,17 @@ impl KeySet {
             .ok_or_else(|| ConfigError("the first of idTokenKeys must have a privateKeyPem: it signs".into()))?;
 
         let mut refresh_secrets = HashMap::new();
+        let mut code_key = None;
         for entry in &document.refresh_secrets {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(entry.secret.trim())
-                .map_err(|_| ConfigError(format!("refresh secret {:?} is not base64", entry.kid)))?;
-            if bytes.len() < MIN_SECRET_BYTES {
-                return Err(ConfigError(format!(
-                    "refresh secret {:?} must be at least 32 bytes",
-                    entry.kid
-                )));
+            let bytes = secret_bytes(&format!("refresh secret {:?}", entry.kid), &entry.secret)?;
+            if code_key.is_none() {
+                // Derived, never the secret itself: a code hash can never help forge a token.
+                let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &bytes);
+                let derived = aws_lc_rs::hmac::sign(&derive, b"account-service one-time codes v1");
+                code_key = Some(aws_lc_rs::hmac::Key::new(
+                    aws_lc_rs::hmac::HMAC_SHA256,
+                    derived.as_ref(),
+                ));
             }
             let secret = RefreshSecret {
                 encoding: EncodingKey::from_secret(&bytes),
@@ -287,12 +307,19 @@ impl KeySet {
             .collect();
         let jwks = serde_json::to_value(JwkSet { keys }).map_err(|e| ConfigError(format!("JWKS: {e}")))?;
 
+        let code_key = match &document.code_secret {
+            Some(secret) => {
+                aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret_bytes("codeSecret", secret)?)
+            }
+            None => code_key.ok_or_else(|| ConfigError("refreshSecrets must hold at least one secret".into()))?,
+        };
         Ok(KeySet {
             id_signing,
             id_verifying,
             refresh_signing_kid,
             refresh_secrets,
             jwks,
+            code_key,
         })
     }
 }

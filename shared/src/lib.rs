@@ -19,12 +19,15 @@ pub mod api;
 pub mod aws;
 pub mod browser;
 pub mod client;
+pub mod codes;
 pub mod config;
 pub mod context;
 pub mod email;
 pub mod error;
 pub mod http;
 pub mod keys;
+#[cfg(feature = "mail")]
+pub mod mail;
 pub mod metrics;
 pub mod rate_limit;
 pub mod redis_client;

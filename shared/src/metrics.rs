@@ -2,7 +2,6 @@
 //! JSON line on stdout per event, which CloudWatch Logs turns into a metric. No
 //! PutMetricData call on the request path, no client, no extra latency.
 
-use std::io::Write;
 use std::sync::OnceLock;
 
 use serde_json::json;
@@ -65,7 +64,7 @@ pub fn count(metric: Metric) {
     match SINK.get() {
         Some(sink) => sink(&line),
         None => {
-            let _ = writeln!(std::io::stdout().lock(), "{line}");
+            println!("{line}");
         }
     }
 }

@@ -24,9 +24,19 @@ pub struct IdClaims {
     pub sub: String,
     pub sid: String,
     pub email: String,
+    /// Whether the user proved to own `email` (a code sent to it came back).
+    #[serde(default)]
+    pub email_verified: bool,
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+}
+
+/// What an id token states about its user besides the ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub email: String,
+    pub email_verified: bool,
 }
 
 /// Field order is part of the contract: the grace window re-mints a refresh token
@@ -100,7 +110,7 @@ impl Tokens {
         &self,
         user_id: &str,
         session_id: &str,
-        email: &str,
+        identity: &Identity,
         now_secs: u64,
     ) -> Result<String, ApiError> {
         let claims = IdClaims {
@@ -108,7 +118,8 @@ impl Tokens {
             aud: self.audience.clone(),
             sub: user_id.into(),
             sid: session_id.into(),
-            email: email.into(),
+            email: identity.email.clone(),
+            email_verified: identity.email_verified,
             iat: now_secs,
             exp: now_secs + self.id_token_ttl_secs,
             jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -147,9 +158,9 @@ impl Tokens {
             .map_err(|e| ApiError::internal(format!("refresh token signing failed: {e}")))
     }
 
-    pub fn pair(&self, grant: &RefreshGrant, email: &str, now_secs: u64) -> Result<TokenPair, ApiError> {
+    pub fn pair(&self, grant: &RefreshGrant, identity: &Identity, now_secs: u64) -> Result<TokenPair, ApiError> {
         Ok(TokenPair {
-            id_token: self.mint_id_token(&grant.user_id, &grant.session_id, email, now_secs)?,
+            id_token: self.mint_id_token(&grant.user_id, &grant.session_id, identity, now_secs)?,
             refresh_token: self.mint_refresh_token(grant)?,
         })
     }

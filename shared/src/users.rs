@@ -36,6 +36,18 @@ pub struct StoredUser {
     pub created_ms: u64,
     /// Set by an operator: the user cannot sign in (both items carry it).
     pub disabled: bool,
+    /// The user proved to own `email` (both items carry it).
+    pub email_verified: bool,
+}
+
+impl StoredUser {
+    /// What the user's id tokens state about them.
+    pub fn identity(&self) -> crate::tokens::Identity {
+        crate::tokens::Identity {
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+        }
+    }
 }
 
 pub struct NewUser<'a> {
@@ -216,6 +228,7 @@ impl UserStore {
             password_hash: text(&item, "passwordHash")?,
             created_ms: millis(&item, "createdAt")?,
             disabled: flag(&item, "disabled"),
+            email_verified: flag(&item, "emailVerified"),
         }))
     }
 
@@ -230,6 +243,7 @@ impl UserStore {
             password_hash: text(&item, "passwordHash")?,
             created_ms: millis(&item, "createdAt")?,
             disabled: flag(&item, "disabled"),
+            email_verified: flag(&item, "emailVerified"),
         }))
     }
 
@@ -280,6 +294,78 @@ impl UserStore {
             &values,
         )
         .await
+    }
+
+    /// Marks the email verified on both items: `false` if the user is gone.
+    pub async fn set_email_verified(&self, user: &StoredUser) -> Result<bool, ApiError> {
+        let values = [(":yes", AttributeValue::Bool(true))];
+        self.update_both(
+            "verify email",
+            user,
+            "SET emailVerified = :yes",
+            "attribute_exists(pk)",
+            &values,
+        )
+        .await
+    }
+
+    /// A reset: the new hash, and the email counts as verified (the code reached it).
+    pub async fn reset_password(&self, user: &StoredUser, new_hash: &str) -> Result<bool, ApiError> {
+        let values = [(":new", s(new_hash)), (":yes", AttributeValue::Bool(true))];
+        let update = "SET passwordHash = :new, emailVerified = :yes";
+        self.update_both("reset password", user, update, "attribute_exists(pk)", &values)
+            .await
+    }
+
+    /// Moves the user to `new_email` in one transaction: the old address's guard goes
+    /// (only if it is still this user's), the new one is created (only if nobody has
+    /// it: of two users racing for it, one wins), and the user item follows, verified.
+    pub async fn change_email(&self, user: &StoredUser, new_email: &Email) -> Result<(), ApiError> {
+        let old_guard = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(&email_pk(&user.email)))
+            .condition_expression("userId = :id")
+            .expression_attribute_values(":id", s(&user.id))
+            .build();
+        let new_guard = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(&email_pk(new_email.as_str())))
+            .item("userId", s(&user.id))
+            .item("passwordHash", s(&user.password_hash))
+            .item("createdAt", AttributeValue::N(user.created_ms.to_string()))
+            .item("emailVerified", AttributeValue::Bool(true))
+            .item("disabled", AttributeValue::Bool(user.disabled))
+            .condition_expression("attribute_not_exists(pk)")
+            .build();
+        let user_item = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&user_pk(&user.id)))
+            .update_expression("SET email = :new, emailVerified = :yes")
+            .condition_expression("email = :old")
+            .expression_attribute_values(":new", s(new_email.as_str()))
+            .expression_attribute_values(":old", s(&user.email))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .build();
+        let build_error = |e: aws_sdk_dynamodb::error::BuildError| ApiError::internal(format!("email change: {e}"));
+        let items = vec![
+            TransactWriteItem::builder()
+                .delete(old_guard.map_err(build_error)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(new_guard.map_err(build_error)?)
+                .build(),
+            TransactWriteItem::builder()
+                .update(user_item.map_err(build_error)?)
+                .build(),
+        ];
+        match self.transact("change email", items).await {
+            Ok(()) => Ok(()),
+            // Items in order: [old guard, new guard, user].
+            Err(Cancelled::Condition(1)) => Err(ApiError::EmailTaken),
+            // The user changed or went meanwhile: the caller's view is stale.
+            Err(Cancelled::Condition(_)) => Err(ApiError::InvalidToken),
+            Err(Cancelled::Other(error)) => Err(error),
+        }
     }
 
     /// Replaces the password hash on both items, only if neither changed since `user`

@@ -109,7 +109,17 @@ mod tokens {
             let settings = shared::Settings::from_lookup(&lookup, document.to_string()).unwrap();
             let tokens = Tokens::new(&settings, KeySet::from_json(&settings.keys_json).unwrap());
             let now = shared::time::now_millis() / 1000;
-            let id = tokens.mint_id_token("user", "session", "a@example.com", now).unwrap();
+            let id = tokens
+                .mint_id_token(
+                    "user",
+                    "session",
+                    &shared::tokens::Identity {
+                        email: "a@example.com".into(),
+                        email_verified: false,
+                    },
+                    now,
+                )
+                .unwrap();
             let grant = RefreshGrant {
                 user_id: "user".into(),
                 session_id: "session".into(),

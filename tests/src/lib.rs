@@ -154,7 +154,9 @@ pub fn settings_on(redis: RedisSettings, dynamodb_endpoint: Option<String>, keys
         "ID_TOKEN_AUDIENCE" => Some(AUDIENCE.to_string()),
         "REDIS_URL" => Some(redis.url.clone()),
         // One test process signs in many users from one address.
-        "SIGNIN_LIMIT_PER_IP" | "SIGNUP_LIMIT_PER_IP" => Some("100000".to_string()),
+        "SIGNIN_LIMIT_PER_IP" | "SIGNUP_LIMIT_PER_IP" | "CODE_LIMIT_PER_IP" => Some("100000".to_string()),
+        "AWS_ENDPOINT_URL_SESV2" => std::env::var("TEST_SES_ENDPOINT").ok(),
+        "MAIL_FROM" => Some("no-reply@account-service.test".to_string()),
         _ => aws_lookup(name),
     };
     let mut settings = Settings::from_lookup(&lookup, keys_json).expect("valid test settings");
@@ -376,6 +378,8 @@ pub enum Function {
     Signup,
     Signin,
     Account,
+    Recovery,
+    Email,
     Refresh,
     Signout,
     RevokeAll,
@@ -433,6 +437,8 @@ impl App {
             Function::Signup => respond(self.accounts, request, api::signup::handle).await,
             Function::Signin => respond(self.accounts, request, api::signin::handle).await,
             Function::Account => respond(self.accounts, request, api::account::handle).await,
+            Function::Recovery => respond(self.accounts, request, api::recovery::handle).await,
+            Function::Email => respond(self.accounts, request, api::email::handle).await,
             Function::Refresh => respond(sessions, request, api::refresh::handle).await,
             Function::Signout => respond(sessions, request, api::signout::handle).await,
             Function::RevokeAll => respond(sessions, request, api::revoke_all::handle).await,
@@ -524,6 +530,39 @@ impl App {
     pub async fn delete_account(&self, id_token: &str, password: &str) -> TestResponse {
         let request = Self::bearer_json("DELETE", "/account", id_token, &json!({"password": password}));
         self.call(Function::Account, request).await
+    }
+
+    pub async fn forgot_password(&self, email: &str) -> TestResponse {
+        self.call(
+            Function::Recovery,
+            json_post("/password/forgot", &json!({"email": email})),
+        )
+        .await
+    }
+
+    pub async fn reset_password(&self, email: &str, code: &str, new_password: &str) -> TestResponse {
+        let body = json!({"email": email, "code": code, "newPassword": new_password});
+        self.call(Function::Recovery, json_post("/password/reset", &body)).await
+    }
+
+    /// `POST <path>` of the email function with a bearer id token and a JSON body.
+    pub async fn email_call(&self, path: &str, id_token: &str, body: &Value) -> TestResponse {
+        self.call(Function::Email, Self::bearer_json("POST", path, id_token, body))
+            .await
+    }
+
+    pub async fn verify_email(&self, id_token: &str, code: &str) -> TestResponse {
+        self.email_call("/email/verify", id_token, &json!({"code": code})).await
+    }
+
+    pub async fn change_email(&self, id_token: &str, new_email: &str, password: &str) -> TestResponse {
+        let body = json!({"newEmail": new_email, "password": password});
+        self.email_call("/email/change", id_token, &body).await
+    }
+
+    pub async fn confirm_email_change(&self, id_token: &str, code: &str) -> TestResponse {
+        self.email_call("/email/change/confirm", id_token, &json!({"code": code}))
+            .await
     }
 
     /// `DELETE /sessions/{id}`.
@@ -621,4 +660,41 @@ macro_rules! on_both_redis_modes {
             $(#[tokio::test] async fn $name() { super::$name($crate::Target::Cluster).await })*
         }
     };
+}
+
+/// The mails `aws-ses-v2-local` holds for `address`, oldest first (its `GET /store`).
+pub fn mails_to(address: &str) -> Vec<Value> {
+    let store = format!("{}/store", env("TEST_SES_ENDPOINT"));
+    let output = std::process::Command::new("curl")
+        .args(["-sf", &store])
+        .output()
+        .expect("curl runs");
+    assert!(output.status.success(), "GET {store} failed");
+    let store: Value = serde_json::from_slice(&output.stdout).expect("the store is JSON");
+    store["emails"]
+        .as_array()
+        .expect("emails")
+        .iter()
+        .filter(|mail| {
+            mail["destination"]["to"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|t| t == address))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The 8-digit code of the last mail to `address` (from its text part).
+pub fn last_code_to(address: &str) -> String {
+    let mails = mails_to(address);
+    let mail = mails.last().unwrap_or_else(|| panic!("no mail to {address}"));
+    code_in(mail["body"]["text"].as_str().expect("a text part"))
+        .unwrap_or_else(|| panic!("no code in the last mail to {address}: {mail}"))
+}
+
+/// The first run of exactly 8 digits in `text`.
+pub fn code_in(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 8)
+        .map(str::to_string)
 }

@@ -256,7 +256,11 @@ async fn sessions_end_on_their_own_and_redis_drops_the_last_one(target: Target) 
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert_eq!(fields, (2 + 1, 2), "two sessions and the email; two metadata entries");
+    assert_eq!(
+        fields,
+        (2 + 2, 2),
+        "two sessions, the email and its verified flag; two metadata entries"
+    );
 
     // When the last session ends, Redis drops the user's whitelist by itself.
     tokio::time::sleep(Duration::from_millis(4100)).await;
@@ -465,6 +469,7 @@ async fn a_retried_session_opening_evicts_no_other_session() {
             .arg(&email)
             .arg(&[0u8][..])
             .arg(&[0u8; 8][..])
+            .arg("0")
             .invoke_async(&mut redis)
             .await
             .unwrap();

@@ -9,35 +9,12 @@ use crate::email::Password;
 use crate::error::ApiError;
 use crate::http::{json_object, no_content, require_method, ClientInfo, Fields};
 use crate::time::now_millis;
-use crate::tokens::IdClaims;
-use crate::users::StoredUser;
 
 pub async fn handle(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
     if request.uri().path().ends_with("/password/change") {
         change_password(context, request).await
     } else {
         delete_account(context, request).await
-    }
-}
-
-/// The user behind the id token, once `password` is proven to be theirs; `None`
-/// when the user no longer exists (only their sessions can be left).
-async fn prove_password(
-    context: &AccountContext,
-    claims: &IdClaims,
-    password: &Password,
-    client: &ClientInfo,
-) -> Result<Option<StoredUser>, ApiError> {
-    let Some(user) = context.users.find_by_id(&claims.sub).await? else {
-        return Ok(None);
-    };
-    let redis = context.sessions.whitelist.redis();
-    context.signin_limiter.attempt(redis, &user.email, &client.ip).await?;
-    if crate::password::verify(password, Some(user.password_hash.clone())).await? {
-        Ok(Some(user))
-    } else {
-        tracing::info!(security_event = "password_check_failed", user_id = %user.id, ip = %client.ip, "wrong current password");
-        Err(ApiError::InvalidCredentials)
     }
 }
 
@@ -62,7 +39,7 @@ async fn change_password(context: &AccountContext, request: Request) -> Result<R
     let new = new.ok_or_else(|| ApiError::internal("new password parsed without an error but without a value"))?;
 
     let client = ClientInfo::of(&request);
-    let user = prove_password(context, &claims, &current, &client)
+    let user = super::prove_password(context, &claims, &current, &client)
         .await?
         .ok_or(ApiError::InvalidToken)?;
     let new_hash = crate::password::hash(&new).await?;
@@ -95,7 +72,7 @@ async fn delete_account(context: &AccountContext, request: Request) -> Result<Re
     fields.finish()?;
 
     let client = ClientInfo::of(&request);
-    if let Some(user) = prove_password(context, &claims, &password, &client).await? {
+    if let Some(user) = super::prove_password(context, &claims, &password, &client).await? {
         sessions
             .whitelist
             .revoke_others(&claims.sub, &claims.sid, now_ms)

@@ -6,8 +6,12 @@ pub mod account;
 #[cfg(feature = "users")]
 pub mod admin;
 pub mod authorizer;
+#[cfg(feature = "mail")]
+pub mod email;
 pub mod jwks;
 pub mod me;
+#[cfg(feature = "mail")]
+pub mod recovery;
 pub mod refresh;
 pub mod revoke_all;
 pub mod sessions;
@@ -26,7 +30,7 @@ use crate::context::SessionContext;
 use crate::email::{Email, Password};
 use crate::error::ApiError;
 use crate::http::{bearer_token, has_no_body, json_object, json_response, no_content, Fields};
-use crate::tokens::{IdClaims, RefreshGrant, TokenPair};
+use crate::tokens::{IdClaims, Identity, RefreshGrant, TokenPair};
 
 /// The claims of the request's bearer id token, only while its session is live: an
 /// id token outlives a sign-out until its `exp`, but no endpoint of this service
@@ -97,6 +101,73 @@ pub fn parse_credentials(object: serde_json::Map<String, serde_json::Value>) -> 
     }
 }
 
+#[cfg(feature = "users")]
+/// The user behind the id token, once `password` is proven to be theirs; `None`
+/// when the user no longer exists (only their sessions can be left).
+pub(crate) async fn prove_password(
+    context: &crate::context::AccountContext,
+    claims: &IdClaims,
+    password: &Password,
+    client: &crate::http::ClientInfo,
+) -> Result<Option<crate::users::StoredUser>, ApiError> {
+    let Some(user) = context.users.find_by_id(&claims.sub).await? else {
+        return Ok(None);
+    };
+    let redis = context.sessions.whitelist.redis();
+    context.signin_limiter.attempt(redis, &user.email, &client.ip).await?;
+    if crate::password::verify(password, Some(user.password_hash.clone())).await? {
+        Ok(Some(user))
+    } else {
+        tracing::info!(security_event = "password_check_failed", user_id = %user.id, ip = %client.ip, "wrong current password");
+        Err(ApiError::InvalidCredentials)
+    }
+}
+
+/// Emails a fresh one-time code (and any notices): counts the request against the
+/// code limits first; if SES does not take every mail, the request is given back
+/// (a user whose mail failed is not held to a cooldown) and the answer is 503.
+#[cfg(feature = "mail")]
+pub(crate) async fn send_code(
+    context: &crate::context::AccountContext,
+    client: &crate::http::ClientInfo,
+    code: CodeRequest<'_>,
+    mails: impl FnOnce(&str) -> Vec<(String, crate::mail::Mail)>,
+) -> Result<(), ApiError> {
+    let redis = context.sessions.whitelist.redis();
+    context
+        .code_limiter
+        .attempt(redis, code.limited_email, &client.ip)
+        .await?;
+    let issued = context
+        .codes
+        .issue(redis, code.purpose, code.subject, code.extra)
+        .await?;
+    for (to, mail) in mails(&issued) {
+        if let Err(error) = context.mail.send(&to, &mail).await {
+            if let Err(refund) = context.code_limiter.refund(redis, code.limited_email, &client.ip).await {
+                tracing::warn!(cause = refund.cause(), "could not give back a code request");
+            }
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// What [`send_code`] issues: a code for `subject` (handed `extra` back when
+/// redeemed), counted against `limited_email`'s code requests.
+#[cfg(feature = "mail")]
+pub(crate) struct CodeRequest<'a> {
+    pub purpose: crate::codes::Purpose,
+    pub subject: &'a str,
+    pub extra: &'a str,
+    pub limited_email: &'a str,
+}
+
+/// `202 {}`: accepted, whatever happens next (and nothing told about who exists).
+pub(crate) fn accepted() -> Response<Body> {
+    json_response(StatusCode::ACCEPTED, &json!({}))
+}
+
 /// `{"tokens": {"idToken", "refreshToken"}}` with the given status. For a cookie-mode
 /// request the edge moves the refresh token, valid `max_age_secs` more, into the cookie.
 pub(crate) fn tokens_response(status: StatusCode, pair: &TokenPair, max_age_secs: u64) -> Response<Body> {
@@ -122,10 +193,10 @@ pub(crate) fn issue(
     context: &SessionContext,
     status: StatusCode,
     grant: &RefreshGrant,
-    email: &str,
+    identity: &Identity,
     now_ms: u64,
 ) -> Result<Response<Body>, ApiError> {
-    let pair = context.tokens.pair(grant, email, now_ms / 1000)?;
+    let pair = context.tokens.pair(grant, identity, now_ms / 1000)?;
     let max_age_secs = grant.expires_at.saturating_sub(now_ms / 1000);
     Ok(tokens_response(status, &pair, max_age_secs))
 }

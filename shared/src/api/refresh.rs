@@ -15,16 +15,16 @@ pub async fn handle(context: &SessionContext, request: Request) -> Result<Respon
     let now_ms = now_millis();
     let claims = context.tokens.verify_refresh_token(&token, now_ms / 1000)?;
     let client = ClientInfo::of(&request);
-    let (grant, email) = match context
+    let (grant, identity) = match context
         .whitelist
         .rotate(&claims, context.tokens.refresh_kid(), &client, now_ms)
         .await?
     {
-        Rotation::Rotated { grant, email } => (grant, email),
-        Rotation::Grace { grant, email } => {
+        Rotation::Rotated { grant, identity } => (grant, identity),
+        Rotation::Grace { grant, identity } => {
             tracing::info!(user_id = %claims.sub, session_id = %claims.sid, "refresh within the grace window");
-            (grant, email)
+            (grant, identity)
         }
     };
-    super::issue(context, StatusCode::OK, &grant, &email, now_ms)
+    super::issue(context, StatusCode::OK, &grant, &identity, now_ms)
 }

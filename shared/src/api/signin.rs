@@ -39,10 +39,11 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     };
 
     let now_ms = now_millis();
+    let identity = user.identity();
     let (grant, cleared) = tokio::join!(
         sessions
             .whitelist
-            .open_session(&user.id, &user.email, &client, sessions.tokens.refresh_kid(), now_ms),
+            .open_session(&user.id, &identity, &client, sessions.tokens.refresh_kid(), now_ms),
         context.signin_limiter.succeeded(redis, email.as_str(), &client.ip),
     );
     let grant = grant?;
@@ -51,5 +52,5 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     }
     metrics::count(Metric::SignIn("success"));
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "user signed in");
-    super::issue(sessions, StatusCode::OK, &grant, &user.email, now_ms)
+    super::issue(sessions, StatusCode::OK, &grant, &identity, now_ms)
 }

@@ -8,6 +8,7 @@ use crate::email::{Email, Password};
 use crate::error::ApiError;
 use crate::http::{json_object, require_method, ClientInfo};
 use crate::time::now_millis;
+use crate::tokens::Identity;
 use crate::users::NewUser;
 
 /// A sign-up whose reply was lost (a 503 after DynamoDB had written the user) is
@@ -32,9 +33,13 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     // nothing is written and a retry succeeds; if DynamoDB refuses (409, 503) the
     // session of a user that does not exist is removed again. No outcome leaves a
     // half-registered account that could only ever answer 409.
+    let identity = Identity {
+        email: email.as_str().to_owned(),
+        email_verified: false,
+    };
     let grant = sessions
         .whitelist
-        .open_session(&user_id, email.as_str(), &client, sessions.tokens.refresh_kid(), now_ms)
+        .open_session(&user_id, &identity, &client, sessions.tokens.refresh_kid(), now_ms)
         .await?;
     let created = context
         .users
@@ -64,7 +69,13 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         return Err(error);
     }
     tracing::info!(user_id, session_id = %grant.session_id, "user signed up");
-    super::issue(sessions, StatusCode::CREATED, &grant, email.as_str(), now_ms)
+    // The account exists whatever the mail does: a failed one is logged, and the
+    // user asks for another (`POST /email/verify/resend`).
+    #[cfg(feature = "mail")]
+    if let Err(error) = super::email::send_verification(context, &client, &user_id, email.as_str()).await {
+        tracing::warn!(user_id, cause = error.cause(), "could not send the verification code");
+    }
+    super::issue(sessions, StatusCode::CREATED, &grant, &identity, now_ms)
 }
 
 /// The email is taken. If by an account created moments ago with this very password,
@@ -95,8 +106,14 @@ async fn retried_signup(
     }
     let grant = sessions
         .whitelist
-        .open_session(&user.id, &user.email, client, sessions.tokens.refresh_kid(), now_ms)
+        .open_session(
+            &user.id,
+            &user.identity(),
+            client,
+            sessions.tokens.refresh_kid(),
+            now_ms,
+        )
         .await?;
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "retried sign-up answered with a session");
-    super::issue(sessions, StatusCode::CREATED, &grant, &user.email, now_ms)
+    super::issue(sessions, StatusCode::CREATED, &grant, &user.identity(), now_ms)
 }

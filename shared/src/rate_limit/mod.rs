@@ -149,3 +149,55 @@ impl SignUpLimiter {
             .inspect_err(|_| tracing::warn!(security_event = "signup_rate_limited", ip, "too many sign-ups"))
     }
 }
+
+/// Requests for emailed codes, per email (whether or not it has an account: the
+/// answer must not tell) and per source address.
+pub struct CodeLimiter {
+    script: Script,
+    refund: Script,
+    per_email: u32,
+    per_address: u32,
+    window: Duration,
+}
+
+impl CodeLimiter {
+    pub fn new(settings: &Settings) -> Self {
+        CodeLimiter {
+            script: check_and_count_script(),
+            refund: Script::new(include_str!("refund.lua")),
+            per_email: settings.code_limit_per_email,
+            per_address: settings.code_limit_per_ip,
+            window: settings.code_window,
+        }
+    }
+
+    fn email_counter(&self, email: &str) -> Counter {
+        Counter {
+            key: format!("rl:code:email:{{{email}}}"),
+            limit: self.per_email.into(),
+        }
+    }
+
+    /// Counts a request for a code to `email`, or refuses it (429).
+    pub async fn attempt(&self, redis: &RedisClient, email: &str, ip: &str) -> Result<(), ApiError> {
+        let by_address = [address_counter("code", ip, self.per_address)];
+        check_and_count(redis, &self.script, &by_address, self.window).await?;
+        check_and_count(redis, &self.script, &[self.email_counter(email)], self.window)
+            .await
+            .inspect_err(|_| tracing::warn!(security_event = "code_rate_limited", ip, "too many code requests"))
+    }
+
+    /// Gives back the request of a mail that never left (SES refused or timed out):
+    /// a cooldown must not trap a user whose mail failed.
+    pub async fn refund(&self, redis: &RedisClient, email: &str, ip: &str) -> Result<(), ApiError> {
+        for key in [self.email_counter(email).key, address_counter("code", ip, 0).key] {
+            redis
+                .run("refund_attempt", |mut connection| {
+                    let invocation = self.refund.key(&key);
+                    async move { invocation.invoke_async::<()>(&mut connection).await }
+                })
+                .await?;
+        }
+        Ok(())
+    }
+}

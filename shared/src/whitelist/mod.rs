@@ -24,7 +24,7 @@ use crate::client::ClientInfo;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::redis_client::RedisClient;
-use crate::tokens::{RefreshClaims, RefreshGrant};
+use crate::tokens::{Identity, RefreshClaims, RefreshGrant};
 
 /// The Lua scripts, loaded once per instance (EVALSHA, with EVAL on first use).
 struct Scripts {
@@ -33,6 +33,7 @@ struct Scripts {
     close_session: Script,
     revoke_all: Script,
     revoke_others: Script,
+    set_identity: Script,
     list_sessions: Script,
 }
 
@@ -52,6 +53,7 @@ impl Scripts {
             close_session: session_script!("close_session.lua"),
             revoke_all: session_script!("revoke_all.lua"),
             revoke_others: session_script!("revoke_others.lua"),
+            set_identity: session_script!("set_identity.lua"),
             list_sessions: session_script!("list_sessions.lua"),
         }
     }
@@ -77,9 +79,9 @@ fn id_of(id: &str) -> Result<[u8; 16], ApiError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// This caller moved the session to a new jti.
-    Rotated { grant: RefreshGrant, email: String },
+    Rotated { grant: RefreshGrant, identity: Identity },
     /// Another caller rotated this token moments ago; this one gets the same grant.
-    Grace { grant: RefreshGrant, email: String },
+    Grace { grant: RefreshGrant, identity: Identity },
 }
 
 /// A live session as `GET /sessions` shows it.
@@ -191,7 +193,7 @@ impl Whitelist {
     pub async fn open_session(
         &self,
         user_id: &str,
-        email: &str,
+        identity: &Identity,
         client: &ClientInfo,
         kid: &str,
         now_ms: u64,
@@ -218,9 +220,10 @@ impl Whitelist {
                     .arg(self.session_cap);
                 invocation
                     .arg(kid)
-                    .arg(email)
+                    .arg(&identity.email)
                     .arg(&metadata[..])
-                    .arg(&client.address_fingerprint()[..]);
+                    .arg(&client.address_fingerprint()[..])
+                    .arg(if identity.email_verified { "1" } else { "0" });
             })
             .await?;
         if evicted > 0 {
@@ -260,7 +263,7 @@ impl Whitelist {
             })
             .await?;
         let outcome = string_at(&reply, 0)?;
-        let grant = |values: &[Value]| -> Result<(RefreshGrant, String), ApiError> {
+        let grant = |values: &[Value]| -> Result<(RefreshGrant, Identity), ApiError> {
             Ok((
                 RefreshGrant {
                     user_id: claims.sub.clone(),
@@ -270,17 +273,20 @@ impl Whitelist {
                     expires_at: number_at(values, 3)?,
                     kid: string_at(values, 4)?,
                 },
-                string_at(values, 5)?,
+                Identity {
+                    email: string_at(values, 5)?,
+                    email_verified: string_at(values, 6)? == "1",
+                },
             ))
         };
         match outcome.as_str() {
             "rotated" => {
                 crate::metrics::count(crate::metrics::Metric::Rotation);
-                grant(&reply).map(|(grant, email)| Rotation::Rotated { grant, email })
+                grant(&reply).map(|(grant, identity)| Rotation::Rotated { grant, identity })
             }
             "grace" => {
                 crate::metrics::count(crate::metrics::Metric::GraceReply);
-                grant(&reply).map(|(grant, email)| Rotation::Grace { grant, email })
+                grant(&reply).map(|(grant, identity)| Rotation::Grace { grant, identity })
             }
             "late" => Err(ApiError::unavailable(
                 "redis ran the rotation after its deadline; nothing changed",
@@ -362,6 +368,26 @@ impl Whitelist {
             })
             .await?;
         u64::try_from(ended).map_err(|_| ApiError::InvalidToken)
+    }
+
+    /// What refreshes mint into id tokens from now on (see `set_identity.lua`):
+    /// `email` (if given) and `email_verified`; with `keep`, every other session ends.
+    pub async fn set_identity(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        keep: Option<&str>,
+        now_ms: u64,
+    ) -> Result<u64, ApiError> {
+        let keep = keep.map(id_of).transpose()?;
+        self.run_script("set_identity", &self.scripts.set_identity, user_id, |invocation| {
+            invocation
+                .arg(email.unwrap_or(""))
+                .arg(if email_verified { "1" } else { "0" });
+            invocation.arg(keep.as_ref().map(|k| &k[..]).unwrap_or(&[])).arg(now_ms);
+        })
+        .await
     }
 
     /// The user's live sessions, most recently used first.

@@ -1,7 +1,8 @@
 -- Opens a session, evicting the least recently used ones beyond the cap, atomically.
 -- (session_record.lua, prepended, describes KEYS and the record.)
 -- ARGV: sid, jti (16 raw bytes each), now_ms, exp_s, cap, kid, email, metadata,
---       addr (8 bytes: the opening address, the first one entitled to a grace reply)
+--       addr (8 bytes: the opening address, the first one entitled to a grace reply),
+--       verified ('1' when the email is verified)
 -- Returns the number of sessions evicted.
 local sid, jti, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local exp, cap, kid = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
@@ -22,7 +23,7 @@ end
 
 local record = { jti = jti, pjti = string.rep('\0', 16), created = now, used = now, exp = exp,
                  addr = ARGV[9], kid = kid }
-redis.call('HSET', KEYS[1], sid, encode(record), EMAIL, ARGV[7])
+redis.call('HSET', KEYS[1], sid, encode(record), EMAIL, ARGV[7], VERIFIED, ARGV[10])
 redis.call('HSET', KEYS[2], sid, ARGV[8])
 keep_until(exp * 1000)
 return evicted

@@ -5,7 +5,7 @@
 local now, live = tonumber(ARGV[1]), 0
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat, 2 do
-  if flat[i] ~= EMAIL and record_is_live(flat[i + 1], now) then
+  if is_session(flat[i]) and record_is_live(flat[i + 1], now) then
     live = live + 1
   end
 end

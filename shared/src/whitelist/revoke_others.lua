@@ -11,11 +11,4 @@ local kept = redis.call('HGET', KEYS[1], keep)
 if not kept or not record_is_live(kept, now) then
   return -1
 end
-local ended = 0
-for _, session in ipairs(live_sessions(now)) do
-  if session.sid ~= keep then
-    forget(session.sid)
-    ended = ended + 1
-  end
-end
-return ended
+return end_others(keep, now)

@@ -3,7 +3,7 @@
 -- (session_record.lua, prepended, describes KEYS and the record.)
 -- ARGV: sid, presented_jti, new_jti (16 raw bytes each), now_ms, refresh_ttl_ms,
 --       session_lifetime_ms, grace_ms, kid, addr (8 bytes), deadline_ms
--- Returns {outcome, jti, iat, exp, kid, email} where outcome is
+-- Returns {outcome, jti, iat, exp, kid, email, verified} where outcome is
 --   'rotated'  the presented jti was current; the session moved to new_jti;
 --   'grace'    the presented jti was rotated out at most grace_ms ago by a caller
 --              from the same address: it gets the winner's grant (same
@@ -26,11 +26,11 @@ if redis_now_ms() > deadline then
   return {'late'}
 end
 
-local found = redis.call('HMGET', KEYS[1], sid, EMAIL)
+local found = redis.call('HMGET', KEYS[1], sid, EMAIL, VERIFIED)
 if not found[1] then
   return {'missing'}
 end
-local s, email = decode(found[1]), found[2]
+local s, email, verified = decode(found[1]), found[2], found[3] or '0'
 
 -- Rotation never extends a session past its absolute lifetime.
 local exp = math.floor(math.min(now + ttl, s.created + lifetime) / 1000)
@@ -44,14 +44,14 @@ if presented == s.jti then
   s.pjti, s.jti, s.used, s.exp, s.kid, s.addr = presented, new_jti, now, exp, kid, addr
   redis.call('HSET', KEYS[1], sid, encode(s))
   keep_until(exp * 1000)
-  return {'rotated', new_jti, math.floor(now / 1000), exp, kid, email}
+  return {'rotated', new_jti, math.floor(now / 1000), exp, kid, email, verified}
 end
 
 if presented == s.pjti and now - s.used <= grace then
   if addr ~= s.addr then
     return {'other_address'}
   end
-  return {'grace', s.jti, math.floor(s.used / 1000), s.exp, s.kid, email}
+  return {'grace', s.jti, math.floor(s.used / 1000), s.exp, s.kid, email, verified}
 end
 
 forget(sid)

@@ -2,8 +2,10 @@
 --
 -- A user's whole whitelist is two hashes under the user's hash tag, so every script
 -- touches one cluster slot:
---   KEYS[1] = "sess:{uid}": field "e" = the user's email (the id token's claim);
+--   KEYS[1] = "sess:{uid}": field "e" = the user's email and "v" = '1' once it is
+--             verified (the id token's claims: a refresh mints them from here);
 --             one field per session: the session id (16 raw bytes) -> its record;
+--             only session fields are 16 bytes long;
 --   KEYS[2] = "meta:{uid}": session id -> what GET /sessions shows (ip, user agent),
 --             written and read by Rust only; kept apart so that long user agents
 --             do not push the records out of Redis's compact listpack encoding.
@@ -28,6 +30,11 @@ local RECORD = '>c16c16I6I6I4c8'
 local RECORD_FIXED_BYTES = 56
 local EXP_OFFSET = 45
 local EMAIL = 'e'
+local VERIFIED = 'v'
+
+local function is_session(field)
+  return #field == 16
+end
 
 local function decode(record)
   local jti, pjti, created, used, exp, addr = struct.unpack(RECORD, record)
@@ -60,9 +67,10 @@ local function forget(sid)
   redis.call('HDEL', KEYS[2], sid)
 end
 
--- When only the email is left, the user has no session: drop both keys.
+-- When only the user's fields are left, the user has no session: drop both keys.
 local function drop_if_empty()
-  if redis.call('HLEN', KEYS[1]) <= 1 then
+  local own = redis.call('HEXISTS', KEYS[1], EMAIL) + redis.call('HEXISTS', KEYS[1], VERIFIED)
+  if redis.call('HLEN', KEYS[1]) <= own then
     redis.call('DEL', KEYS[1], KEYS[2])
   end
 end
@@ -72,7 +80,7 @@ local function live_sessions(now)
   local flat = redis.call('HGETALL', KEYS[1])
   local live = {}
   for i = 1, #flat, 2 do
-    if flat[i] ~= EMAIL then
+    if is_session(flat[i]) then
       local s = decode(flat[i + 1])
       if is_live(s, now) then
         table.insert(live, { sid = flat[i], s = s })
@@ -94,4 +102,16 @@ local function keep_until(expires_ms)
       redis.call('PEXPIREAT', key, expires_ms)
     end
   end
+end
+
+-- Ends every live session but `keep`; returns how many ended.
+local function end_others(keep, now)
+  local ended = 0
+  for _, session in ipairs(live_sessions(now)) do
+    if session.sid ~= keep then
+      forget(session.sid)
+      ended = ended + 1
+    end
+  end
+  return ended
 end
