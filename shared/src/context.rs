@@ -98,6 +98,7 @@ pub struct AccountContext {
     pub signup_limiter: crate::rate_limit::SignUpLimiter,
     pub code_limiter: crate::rate_limit::CodeLimiter,
     pub codes: crate::codes::Codes,
+    pub mfa: crate::mfa::Mfa,
     #[cfg(feature = "mail")]
     pub mail: crate::mail::Mailer,
 }
@@ -115,6 +116,11 @@ impl AccountContext {
             #[cfg(feature = "mail")]
             mail: crate::mail::Mailer::new(settings)?,
             codes: crate::codes::Codes::new(sessions.tokens.keys().code_key.clone()),
+            mfa: crate::mfa::Mfa::new(
+                &sessions.tokens.keys().mfa_keys,
+                sessions.tokens.keys().code_key.clone(),
+                &settings.issuer,
+            )?,
             sessions,
         })
     }

@@ -33,6 +33,10 @@ pub enum ApiError {
     ForbiddenOrigin,
     /// A one-time code that is wrong, used, expired or burned (or an unknown email).
     InvalidCode,
+    /// A second-factor code (TOTP or recovery code) that is wrong or already used.
+    InvalidMfaCode,
+    /// MFA is already on: enrolling again needs disabling first.
+    MfaAlreadyEnabled,
     /// Nothing of the caller's by that id (e.g. a session id the user does not have).
     NotFound,
     PayloadTooLarge,
@@ -84,6 +88,8 @@ impl ApiError {
             ApiError::ForbiddenOrigin => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::InvalidCode => StatusCode::BAD_REQUEST,
+            ApiError::InvalidMfaCode => StatusCode::UNAUTHORIZED,
+            ApiError::MfaAlreadyEnabled => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -103,6 +109,8 @@ impl ApiError {
             ApiError::ForbiddenOrigin => "forbidden-origin",
             ApiError::NotFound => "not-found",
             ApiError::InvalidCode => "invalid-code",
+            ApiError::InvalidMfaCode => "invalid-mfa-code",
+            ApiError::MfaAlreadyEnabled => "mfa-already-enabled",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::RateLimited { .. } => "too-many-requests",
@@ -124,6 +132,8 @@ impl ApiError {
             }
             ApiError::NotFound => "There is nothing with this id.",
             ApiError::InvalidCode => "The code is wrong, used or expired. Ask for a new one.",
+            ApiError::InvalidMfaCode => "The authentication code is wrong or was already used.",
+            ApiError::MfaAlreadyEnabled => "Two-factor sign-in is already on. Disable it first to enroll again.",
             ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.",
             ApiError::UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
             ApiError::RateLimited { .. } => "Too many attempts. Retry later.",

@@ -14,9 +14,14 @@
 //!   "refreshSecrets": [
 //!     {"kid": "rt-2026-11", "secret": "<base64 of at least 32 random bytes>"}
 //!   ],
-//!   "codeSecret": "<base64 of at least 32 random bytes>"
+//!   "codeSecret": "<base64 of at least 32 random bytes>",
+//!   "mfaKeys": [{"kid": "mfa-2026-11", "secret": "<base64 of 32 random bytes>"}]
 //! }
 //! ```
+//! `mfaKeys` (optional) encrypt TOTP secrets at rest (AES-256-GCM): the first
+//! encrypts, every one decrypts, so they rotate; without them one key is derived from
+//! the first refresh secret (kid `derived-1`; keep that secret listed while any
+//! enrolled user's secret was encrypted with it).
 //! `codeSecret` (optional) keys the hashes of emailed one-time codes; without it the
 //! key is derived from the first refresh secret (rotating that secret then voids the
 //! codes pending at that moment, which live one to 24 hours).
@@ -41,6 +46,8 @@ struct KeyDocument {
     id_token_keys: Vec<IdKeyEntry>,
     refresh_secrets: Vec<SecretEntry>,
     code_secret: Option<String>,
+    #[serde(default)]
+    mfa_keys: Vec<SecretEntry>,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +168,8 @@ pub struct KeySet {
     pub jwks: serde_json::Value,
     /// HMAC-SHA256 key of the one-time codes' stored hashes.
     pub code_key: aws_lc_rs::hmac::Key,
+    /// AES-256 keys of the TOTP secrets at rest, by kid; the first encrypts.
+    pub mfa_keys: Vec<(String, Vec<u8>)>,
 }
 
 /// A secret of the key document: base64 of at least 32 bytes.
@@ -274,16 +283,20 @@ impl KeySet {
 
         let mut refresh_secrets = HashMap::new();
         let mut code_key = None;
+        let mut mfa_keys = vec![];
         for entry in &document.refresh_secrets {
             let bytes = secret_bytes(&format!("refresh secret {:?}", entry.kid), &entry.secret)?;
             if code_key.is_none() {
-                // Derived, never the secret itself: a code hash can never help forge a token.
+                // Derived, never the secret itself: neither a code hash nor an
+                // encrypted TOTP secret can ever help forge a token.
                 let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &bytes);
                 let derived = aws_lc_rs::hmac::sign(&derive, b"account-service one-time codes v1");
                 code_key = Some(aws_lc_rs::hmac::Key::new(
                     aws_lc_rs::hmac::HMAC_SHA256,
                     derived.as_ref(),
                 ));
+                let derived = aws_lc_rs::hmac::sign(&derive, b"account-service mfa secrets v1");
+                mfa_keys.push(("derived-1".to_string(), derived.as_ref().to_vec()));
             }
             let secret = RefreshSecret {
                 encoding: EncodingKey::from_secret(&bytes),
@@ -313,6 +326,22 @@ impl KeySet {
             }
             None => code_key.ok_or_else(|| ConfigError("refreshSecrets must hold at least one secret".into()))?,
         };
+        if !document.mfa_keys.is_empty() {
+            mfa_keys = document
+                .mfa_keys
+                .iter()
+                .map(|entry| {
+                    let key = secret_bytes(&format!("mfa key {:?}", entry.kid), &entry.secret)?;
+                    if key.len() != 32 {
+                        return Err(ConfigError(format!(
+                            "mfa key {:?} must be 32 bytes (AES-256)",
+                            entry.kid
+                        )));
+                    }
+                    Ok((entry.kid.clone(), key))
+                })
+                .collect::<Result<_, _>>()?;
+        }
         Ok(KeySet {
             id_signing,
             id_verifying,
@@ -320,6 +349,7 @@ impl KeySet {
             refresh_secrets,
             jwks,
             code_key,
+            mfa_keys,
         })
     }
 }

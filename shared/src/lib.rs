@@ -29,6 +29,8 @@ pub mod keys;
 #[cfg(feature = "mail")]
 pub mod mail;
 pub mod metrics;
+#[cfg(feature = "users")]
+pub mod mfa;
 pub mod rate_limit;
 pub mod redis_client;
 pub mod runtime;

@@ -27,6 +27,9 @@ pub struct IdClaims {
     /// Whether the user proved to own `email` (a code sent to it came back).
     #[serde(default)]
     pub email_verified: bool,
+    /// How the session was opened: `["pwd"]`, or `["pwd", "otp"]` with a second factor.
+    #[serde(default)]
+    pub amr: Vec<String>,
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
@@ -37,6 +40,19 @@ pub struct IdClaims {
 pub struct Identity {
     pub email: String,
     pub email_verified: bool,
+    /// The session was opened with a password and a second factor: `amr` says so.
+    pub signed_in_with_otp: bool,
+}
+
+impl Identity {
+    /// The id token's `amr` (RFC 8176 values).
+    pub fn amr(&self) -> Vec<String> {
+        let mut amr = vec!["pwd".to_string()];
+        if self.signed_in_with_otp {
+            amr.push("otp".into());
+        }
+        amr
+    }
 }
 
 /// Field order is part of the contract: the grace window re-mints a refresh token
@@ -120,6 +136,7 @@ impl Tokens {
             sid: session_id.into(),
             email: identity.email.clone(),
             email_verified: identity.email_verified,
+            amr: identity.amr(),
             iat: now_secs,
             exp: now_secs + self.id_token_ttl_secs,
             jti: uuid::Uuid::new_v4().simple().to_string(),

@@ -38,6 +38,19 @@ pub struct StoredUser {
     pub disabled: bool,
     /// The user proved to own `email` (both items carry it).
     pub email_verified: bool,
+    /// Sign-in asks for a second factor (both items carry it).
+    pub mfa_enabled: bool,
+}
+
+/// The second factor's state, kept on the user item only.
+#[derive(Debug, Clone, Default)]
+pub struct MfaState {
+    /// Enrolled but not yet confirmed.
+    pub pending: Option<crate::mfa::SealedSecret>,
+    /// Confirmed: sign-in asks for codes of this secret.
+    pub secret: Option<crate::mfa::SealedSecret>,
+    /// Hashes of the recovery codes not used yet.
+    pub recovery_hashes: Vec<String>,
 }
 
 impl StoredUser {
@@ -46,6 +59,7 @@ impl StoredUser {
         crate::tokens::Identity {
             email: self.email.clone(),
             email_verified: self.email_verified,
+            signed_in_with_otp: false,
         }
     }
 }
@@ -229,6 +243,7 @@ impl UserStore {
             created_ms: millis(&item, "createdAt")?,
             disabled: flag(&item, "disabled"),
             email_verified: flag(&item, "emailVerified"),
+            mfa_enabled: flag(&item, "mfaEnabled"),
         }))
     }
 
@@ -244,6 +259,7 @@ impl UserStore {
             created_ms: millis(&item, "createdAt")?,
             disabled: flag(&item, "disabled"),
             email_verified: flag(&item, "emailVerified"),
+            mfa_enabled: flag(&item, "mfaEnabled"),
         }))
     }
 
@@ -294,6 +310,153 @@ impl UserStore {
             &values,
         )
         .await
+    }
+
+    /// The second factor's state of a user (strongly consistent).
+    pub async fn mfa_state(&self, user_id: &str) -> Result<MfaState, ApiError> {
+        let Some(item) = self.get(user_pk(user_id)).await? else {
+            return Ok(MfaState::default());
+        };
+        let sealed = |blob: &str, kid: &str| match (item.get(blob), item.get(kid)) {
+            (Some(AttributeValue::S(blob)), Some(AttributeValue::S(kid))) => Some(crate::mfa::SealedSecret {
+                kid: kid.clone(),
+                blob: blob.clone(),
+            }),
+            _ => None,
+        };
+        Ok(MfaState {
+            pending: sealed("mfaPending", "mfaPendingKid"),
+            secret: sealed("mfaSecret", "mfaKid"),
+            recovery_hashes: match item.get("mfaRecovery") {
+                Some(AttributeValue::Ss(hashes)) => hashes.clone(),
+                _ => vec![],
+            },
+        })
+    }
+
+    /// Enrollment: a new pending secret replaces any earlier pending one.
+    pub async fn set_mfa_pending(&self, user: &StoredUser, sealed: &crate::mfa::SealedSecret) -> Result<(), ApiError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&user_pk(&user.id)))
+            .update_expression("SET mfaPending = :blob, mfaPendingKid = :kid")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":blob", s(&sealed.blob))
+            .expression_attribute_values(":kid", s(&sealed.kid))
+            .send()
+            .await
+            .map_err(|e| unavailable("update_item", &e))?;
+        Ok(())
+    }
+
+    /// Confirmation: the pending secret becomes the secret (only if it is still the
+    /// one confirmed), with the recovery codes and the step just used; both items
+    /// say MFA is on. `false` if the pending secret changed meanwhile.
+    pub async fn enable_mfa(
+        &self,
+        user: &StoredUser,
+        sealed: &crate::mfa::SealedSecret,
+        recovery_hashes: Vec<String>,
+        step: u64,
+    ) -> Result<bool, ApiError> {
+        let user_item = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&user_pk(&user.id)))
+            .update_expression(
+                "SET mfaSecret = :blob, mfaKid = :kid, mfaRecovery = :codes, mfaLastStep = :step, \
+                 mfaEnabled = :yes REMOVE mfaPending, mfaPendingKid",
+            )
+            .condition_expression("mfaPending = :blob")
+            .expression_attribute_values(":blob", s(&sealed.blob))
+            .expression_attribute_values(":kid", s(&sealed.kid))
+            .expression_attribute_values(":codes", AttributeValue::Ss(recovery_hashes))
+            .expression_attribute_values(":step", AttributeValue::N(step.to_string()))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .build();
+        let email_item = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&email_pk(&user.email)))
+            .update_expression("SET mfaEnabled = :yes")
+            .condition_expression("userId = :id")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":id", s(&user.id))
+            .build();
+        let build_error = |e: aws_sdk_dynamodb::error::BuildError| ApiError::internal(format!("enable mfa: {e}"));
+        let items = vec![
+            TransactWriteItem::builder()
+                .update(user_item.map_err(build_error)?)
+                .build(),
+            TransactWriteItem::builder()
+                .update(email_item.map_err(build_error)?)
+                .build(),
+        ];
+        match self.transact("enable mfa", items).await {
+            Ok(()) => Ok(true),
+            Err(Cancelled::Condition(_)) => Ok(false),
+            Err(Cancelled::Other(error)) => Err(error),
+        }
+    }
+
+    /// Turns MFA off on both items and forgets the secret and the recovery codes.
+    pub async fn disable_mfa(&self, user: &StoredUser) -> Result<bool, ApiError> {
+        let values = [(":no", AttributeValue::Bool(false))];
+        let update =
+            "SET mfaEnabled = :no REMOVE mfaSecret, mfaKid, mfaRecovery, mfaLastStep, mfaPending, mfaPendingKid";
+        self.update_both("disable mfa", user, update, "attribute_exists(pk)", &values)
+            .await
+    }
+
+    /// Accepts a TOTP step once: `true` if it is later than every step used before
+    /// (one conditional write, so two requests with one code cannot both pass).
+    pub async fn use_totp_step(&self, user_id: &str, step: u64) -> Result<bool, ApiError> {
+        let values = [(":step", AttributeValue::N(step.to_string()))];
+        let condition = "mfaEnabled = :yes AND mfaLastStep < :step";
+        self.update_user_if(user_id, "SET mfaLastStep = :step", condition, &values)
+            .await
+    }
+
+    /// Uses a recovery code up: `true` if its hash was still there.
+    pub async fn use_recovery_code(&self, user_id: &str, hash: &str) -> Result<bool, ApiError> {
+        let values = [
+            (":codes", AttributeValue::Ss(vec![hash.to_owned()])),
+            (":code", s(hash)),
+        ];
+        let condition = "mfaEnabled = :yes AND contains(mfaRecovery, :code)";
+        self.update_user_if(user_id, "DELETE mfaRecovery :codes", condition, &values)
+            .await
+    }
+
+    /// One conditional update of the user item (`:yes` is `true`): `false` if the
+    /// condition did not hold.
+    async fn update_user_if(
+        &self,
+        user_id: &str,
+        update: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<bool, ApiError> {
+        let request = values.iter().fold(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&user_pk(user_id)))
+                .update_expression(update)
+                .condition_expression(condition)
+                .expression_attribute_values(":yes", AttributeValue::Bool(true)),
+            |request, (name, value)| request.expression_attribute_values(*name, value.clone()),
+        );
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable("update_item", &error)),
+        }
     }
 
     /// Marks the email verified on both items: `false` if the user is gone.

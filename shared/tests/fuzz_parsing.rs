@@ -116,6 +116,7 @@ mod tokens {
                     &shared::tokens::Identity {
                         email: "a@example.com".into(),
                         email_verified: false,
+                        signed_in_with_otp: false,
                     },
                     now,
                 )

@@ -380,6 +380,7 @@ pub enum Function {
     Account,
     Recovery,
     Email,
+    Mfa,
     Refresh,
     Signout,
     RevokeAll,
@@ -439,6 +440,7 @@ impl App {
             Function::Account => respond(self.accounts, request, api::account::handle).await,
             Function::Recovery => respond(self.accounts, request, api::recovery::handle).await,
             Function::Email => respond(self.accounts, request, api::email::handle).await,
+            Function::Mfa => respond(self.accounts, request, api::mfa::handle).await,
             Function::Refresh => respond(sessions, request, api::refresh::handle).await,
             Function::Signout => respond(sessions, request, api::signout::handle).await,
             Function::RevokeAll => respond(sessions, request, api::revoke_all::handle).await,
@@ -563,6 +565,18 @@ impl App {
     pub async fn confirm_email_change(&self, id_token: &str, code: &str) -> TestResponse {
         self.email_call("/email/change/confirm", id_token, &json!({"code": code}))
             .await
+    }
+
+    /// `POST /mfa/totp/<step>` with a bearer id token and a JSON body.
+    pub async fn mfa_call(&self, step: &str, id_token: &str, body: &Value) -> TestResponse {
+        let path = format!("/mfa/totp/{step}");
+        self.call(Function::Mfa, Self::bearer_json("POST", &path, id_token, body))
+            .await
+    }
+
+    pub async fn signin_mfa(&self, mfa_token: &str, code: &str) -> TestResponse {
+        let body = json!({"mfaToken": mfa_token, "code": code});
+        self.call(Function::Signin, json_post("/signin/mfa", &body)).await
     }
 
     /// `DELETE /sessions/{id}`.
@@ -697,4 +711,20 @@ pub fn code_in(text: &str) -> Option<String> {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|run| run.len() == 8)
         .map(str::to_string)
+}
+
+/// The TOTP code PyOTP (an independent implementation) computes from an otpauth://
+/// URI, `steps` steps of 30 s from now.
+pub fn pyotp_code(otpauth_uri: &str, steps: i64) -> String {
+    let script = "import pyotp, sys, time; print(pyotp.parse_uri(sys.argv[1]).at(time.time() + 30 * int(sys.argv[2])))";
+    let output = std::process::Command::new("python3")
+        .args(["-c", script, otpauth_uri, &steps.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "pyotp: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
 }

@@ -285,3 +285,16 @@ async fn an_ses_outage_is_503_and_does_not_use_up_the_cooldown() {
     );
     up.forgot_password(&email).await.assert_error(429, "too-many-requests");
 }
+
+#[tokio::test]
+async fn deleting_the_account_voids_its_pending_codes() {
+    let app = App::new(Target::Standalone).await;
+    let (email, signup) = app.new_user().await;
+    app.forgot_password(&email).await;
+    let code = last_code_to(&email);
+    assert_eq!(app.delete_account(&signup.id_token(), PASSWORD).await.status, 204);
+    assert_eq!(app.signup(&email, PASSWORD).await.status, 201);
+    app.reset_password(&email, &code, NEW_PASSWORD)
+        .await
+        .assert_error(400, "invalid-code");
+}

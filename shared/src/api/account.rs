@@ -78,6 +78,11 @@ async fn delete_account(context: &AccountContext, request: Request) -> Result<Re
             .revoke_others(&claims.sub, &claims.sid, now_ms)
             .await?;
         context.users.delete(&user).await?;
+        // A pending code must not outlive the account (nor reach a new one of the same email).
+        context
+            .codes
+            .forget_user(sessions.whitelist.redis(), &user.id, &user.email)
+            .await?;
     }
     sessions.whitelist.revoke_all(&claims.sub, now_millis()).await?;
     tracing::warn!(security_event = "account_deleted", user_id = %claims.sub, "account deleted");

@@ -69,6 +69,10 @@ async fn run(context: &AccountContext, event: Value, invoker: &Invoker) -> Resul
         _ => {
             // delete-user: the items, then the sessions (a retry finishes the job).
             context.users.delete(&user).await?;
+            context
+                .codes
+                .forget_user(sessions.redis(), &user.id, &user.email)
+                .await?;
             json!({ "deleted": true, "sessionsEnded": sessions.revoke_all(&user.id, now_ms).await? })
         }
     };

@@ -9,7 +9,7 @@ use crate::codes::Purpose;
 use crate::context::AccountContext;
 use crate::email::{Email, Password};
 use crate::error::ApiError;
-use crate::http::{json_object, no_content, require_method, ClientInfo, Fields};
+use crate::http::{has_no_body, json_object, no_content, require_method, ClientInfo, Fields};
 use crate::mail::Mail;
 use crate::time::now_millis;
 use crate::tokens::IdClaims;
@@ -60,6 +60,10 @@ pub(crate) async fn send_verification(
 }
 
 async fn resend(context: &AccountContext, request: &Request, claims: &IdClaims) -> Result<Response<Body>, ApiError> {
+    // No fields: an empty body, or `{}`.
+    if !has_no_body(request) {
+        Fields::new(json_object(request)?, &[]).finish()?;
+    }
     let user = context
         .users
         .find_by_id(&claims.sub)

@@ -1,16 +1,23 @@
-//! `POST /signin`: prove the password, open a session.
+//! `POST /signin`: prove the password, open a session; with MFA on, the password
+//! buys only an mfaToken, and `POST /signin/mfa` with a code opens the session.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use serde_json::json;
 
 use crate::context::AccountContext;
 use crate::error::ApiError;
-use crate::http::{json_object, require_method, ClientInfo};
+use crate::http::{json_object, json_response, require_method, ClientInfo, Fields};
 use crate::metrics::{self, Metric};
 use crate::time::now_millis;
+use crate::tokens::Identity;
+use crate::users::StoredUser;
 
 pub async fn handle(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::POST, "POST")?;
+    if request.uri().path().trim_end_matches('/').ends_with("/signin/mfa") {
+        return second_factor(context, request).await;
+    }
     let (email, password) = super::parse_credentials(json_object(&request)?)?;
     let client = ClientInfo::of(&request);
     let sessions = &context.sessions;
@@ -38,13 +45,68 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         }
     };
 
+    if user.mfa_enabled {
+        // No session yet: the password alone buys a 5-minute token for the second step.
+        let token = context.mfa.issue_token(redis, &user.id).await?;
+        tracing::info!(user_id = %user.id, "password proven; second factor required");
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({ "mfaRequired": true, "mfaToken": token }),
+        ));
+    }
+    open_session(context, &user, &client, false).await
+}
+
+/// `POST /signin/mfa` `{"mfaToken", "code"}`: a TOTP code or a recovery code. A
+/// wrong code counts against the token (burned at the fifth) and against the sign-in
+/// limits like a wrong password.
+async fn second_factor(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
+    let mut fields = Fields::new(json_object(&request)?, &["mfaToken", "code"]);
+    let (token, code) = (fields.string("mfaToken"), fields.string("code"));
+    fields.finish()?;
+    let client = ClientInfo::of(&request);
+    let redis = context.sessions.whitelist.redis();
+
+    let user_id = context.mfa.token_user(redis, &token).await?;
+    let user = context
+        .users
+        .find_by_id(&user_id)
+        .await?
+        .filter(|user| user.mfa_enabled && !user.disabled)
+        .ok_or(ApiError::InvalidToken)?;
+    context.signin_limiter.attempt(redis, &user.email, &client.ip).await?;
+    if !super::mfa::second_factor_holds(context, &user, &code, true).await? {
+        context.mfa.token_failed(redis, &token).await?;
+        metrics::count(Metric::SignIn("failure"));
+        tracing::info!(security_event = "mfa_failed", user_id = %user.id, ip = %client.ip, "second factor refused");
+        return Err(ApiError::InvalidMfaCode);
+    }
+    if !context.mfa.burn_token(redis, &token).await? {
+        return Err(ApiError::InvalidToken);
+    }
+    open_session(context, &user, &client, true).await
+}
+
+/// Opens the session of a user who proved who they are, and answers with its tokens.
+async fn open_session(
+    context: &AccountContext,
+    user: &StoredUser,
+    client: &ClientInfo,
+    with_otp: bool,
+) -> Result<Response<Body>, ApiError> {
+    let sessions = &context.sessions;
     let now_ms = now_millis();
-    let identity = user.identity();
+    let identity = Identity {
+        signed_in_with_otp: with_otp,
+        ..user.identity()
+    };
     let (grant, cleared) = tokio::join!(
         sessions
             .whitelist
-            .open_session(&user.id, &identity, &client, sessions.tokens.refresh_kid(), now_ms),
-        context.signin_limiter.succeeded(redis, email.as_str(), &client.ip),
+            .open_session(&user.id, &identity, client, sessions.tokens.refresh_kid(), now_ms),
+        context
+            .signin_limiter
+            .succeeded(sessions.whitelist.redis(), &user.email, &client.ip),
     );
     let grant = grant?;
     if let Err(error) = cleared {

@@ -36,6 +36,7 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     let identity = Identity {
         email: email.as_str().to_owned(),
         email_verified: false,
+        signed_in_with_otp: false,
     };
     let grant = sessions
         .whitelist
@@ -93,7 +94,8 @@ async fn retried_signup(
     let Some(user) = context.users.find_by_email(email).await? else {
         return Err(ApiError::EmailTaken);
     };
-    if user.disabled || now_ms.saturating_sub(user.created_ms) > RETRY_WINDOW_MS {
+    // Never a way around a second factor or an operator's block.
+    if user.disabled || user.mfa_enabled || now_ms.saturating_sub(user.created_ms) > RETRY_WINDOW_MS {
         return Err(ApiError::EmailTaken);
     }
     let redis = sessions.whitelist.redis();

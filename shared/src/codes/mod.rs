@@ -97,6 +97,24 @@ impl Codes {
         Ok(code)
     }
 
+    /// Voids every pending code of a user who is going away (the reset code lives
+    /// under the email, the others under the user id: two slots, two calls).
+    pub async fn forget_user(&self, redis: &RedisClient, user_id: &str, email: &str) -> Result<(), ApiError> {
+        let keys = [
+            vec![key(Purpose::VerifyEmail, user_id), key(Purpose::ChangeEmail, user_id)],
+            vec![key(Purpose::ResetPassword, email)],
+        ];
+        for keys in keys {
+            redis
+                .run("forget_codes", |mut connection| {
+                    let keys = keys.clone();
+                    async move { redis::cmd("DEL").arg(keys).query_async::<()>(&mut connection).await }
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Redeems `presented`: the code's `extra` if it was right (it is gone then),
     /// else 400 `invalid-code` (one answer for wrong, used, expired or burned).
     pub async fn redeem(

@@ -209,7 +209,12 @@ impl Whitelist {
             expires_at: expires_ms / 1000,
             kid: kid.into(),
         };
-        let metadata = record::encode_metadata(client);
+        let flags = if identity.signed_in_with_otp {
+            record::SIGNED_IN_WITH_OTP
+        } else {
+            0
+        };
+        let metadata = record::encode_metadata(client, flags);
         let evicted: u64 = self
             .run_script("open_session", &self.scripts.open_session, user_id, |invocation| {
                 invocation
@@ -276,6 +281,7 @@ impl Whitelist {
                 Identity {
                     email: string_at(values, 5)?,
                     email_verified: string_at(values, 6)? == "1",
+                    signed_in_with_otp: number_at(values, 7)? == 1,
                 },
             ))
         };

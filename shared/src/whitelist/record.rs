@@ -63,13 +63,18 @@ pub fn id_string(bytes: &[u8]) -> Option<String> {
     uuid::Uuid::from_slice(bytes).ok().map(|u| u.simple().to_string())
 }
 
-/// Client metadata: one length byte, the source address, then the user agent.
-pub fn encode_metadata(client: &ClientInfo) -> Vec<u8> {
+/// Bit of the metadata's flags byte: the session was opened with a second factor.
+pub const SIGNED_IN_WITH_OTP: u8 = 1;
+
+/// Client metadata: a flags byte (how the session was opened; `rotate.lua` reads
+/// it for the id token's `amr`), one length byte, the source address, the user agent.
+pub fn encode_metadata(client: &ClientInfo, flags: u8) -> Vec<u8> {
     let mut ip = client.ip.as_bytes();
     if ip.len() > 255 {
         ip = &ip[..255];
     }
-    let mut out = Vec::with_capacity(1 + ip.len() + client.user_agent.len());
+    let mut out = Vec::with_capacity(2 + ip.len() + client.user_agent.len());
+    out.push(flags);
     out.push(ip.len() as u8);
     out.extend_from_slice(ip);
     out.extend_from_slice(client.user_agent.as_bytes());
@@ -78,7 +83,7 @@ pub fn encode_metadata(client: &ClientInfo) -> Vec<u8> {
 
 /// (source address, user agent); empty strings for anything unreadable.
 pub fn decode_metadata(bytes: &[u8]) -> (String, String) {
-    let Some((&ip_len, rest)) = bytes.split_first() else {
+    let Some((&ip_len, rest)) = bytes.get(1..).and_then(<[u8]>::split_first) else {
         return Default::default();
     };
     let (ip, user_agent) = rest.split_at((ip_len as usize).min(rest.len()));
@@ -110,16 +115,19 @@ mod tests {
             user_agent: "Mozilla/5.0 (X11)".into(),
         };
         assert_eq!(
-            decode_metadata(&encode_metadata(&client)),
+            decode_metadata(&encode_metadata(&client, SIGNED_IN_WITH_OTP)),
             (client.ip.clone(), client.user_agent.clone())
         );
         let long = ClientInfo {
             ip: "x".repeat(300),
             user_agent: "ua".into(),
         };
-        assert_eq!(decode_metadata(&encode_metadata(&long)), ("x".repeat(255), "ua".into()));
+        assert_eq!(
+            decode_metadata(&encode_metadata(&long, 0)),
+            ("x".repeat(255), "ua".into())
+        );
         assert_eq!(decode_metadata(&[]), (String::new(), String::new()));
-        assert_eq!(decode_metadata(&[9, b'a']), ("a".into(), String::new()));
+        assert_eq!(decode_metadata(&[0, 9, b'a']), ("a".into(), String::new()));
     }
 
     #[test]

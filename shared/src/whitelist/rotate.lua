@@ -3,7 +3,8 @@
 -- (session_record.lua, prepended, describes KEYS and the record.)
 -- ARGV: sid, presented_jti, new_jti (16 raw bytes each), now_ms, refresh_ttl_ms,
 --       session_lifetime_ms, grace_ms, kid, addr (8 bytes), deadline_ms
--- Returns {outcome, jti, iat, exp, kid, email, verified} where outcome is
+-- Returns {outcome, jti, iat, exp, kid, email, verified, otp} where otp is 1 when the
+-- session was opened with a second factor (bit 1 of its metadata's flags byte), and outcome is
 --   'rotated'  the presented jti was current; the session moved to new_jti;
 --   'grace'    the presented jti was rotated out at most grace_ms ago by a caller
 --              from the same address: it gets the winner's grant (same
@@ -31,6 +32,8 @@ if not found[1] then
   return {'missing'}
 end
 local s, email, verified = decode(found[1]), found[2], found[3] or '0'
+local metadata = redis.call('HGET', KEYS[2], sid)
+local otp = metadata and (string.byte(metadata, 1) % 2) or 0
 
 -- Rotation never extends a session past its absolute lifetime.
 local exp = math.floor(math.min(now + ttl, s.created + lifetime) / 1000)
@@ -44,14 +47,14 @@ if presented == s.jti then
   s.pjti, s.jti, s.used, s.exp, s.kid, s.addr = presented, new_jti, now, exp, kid, addr
   redis.call('HSET', KEYS[1], sid, encode(s))
   keep_until(exp * 1000)
-  return {'rotated', new_jti, math.floor(now / 1000), exp, kid, email, verified}
+  return {'rotated', new_jti, math.floor(now / 1000), exp, kid, email, verified, otp}
 end
 
 if presented == s.pjti and now - s.used <= grace then
   if addr ~= s.addr then
     return {'other_address'}
   end
-  return {'grace', s.jti, math.floor(s.used / 1000), s.exp, s.kid, email, verified}
+  return {'grace', s.jti, math.floor(s.used / 1000), s.exp, s.kid, email, verified, otp}
 end
 
 forget(sid)
