@@ -25,6 +25,7 @@ pub fn identity() -> shared::tokens::Identity {
     shared::tokens::Identity {
         email: EMAIL.into(),
         email_verified: true,
+        signed_in_with_otp: false,
     }
 }
 pub const IP: &str = "203.0.113.42";

@@ -53,6 +53,7 @@ fn id_claims() -> IdClaims {
         sid: uuid::Uuid::new_v4().simple().to_string(),
         email: EMAIL.into(),
         email_verified: true,
+        amr: vec!["pwd".into()],
         iat: now,
         exp: now + 900,
         jti: uuid::Uuid::new_v4().simple().to_string(),
