@@ -137,7 +137,12 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Self {
-        let nodes: Vec<ServerProcess> = (0..3)
+        Self::with_replicas(0)
+    }
+
+    /// Three primaries, each with `replicas` replicas (nodes 3.. are the replicas).
+    fn with_replicas(replicas: usize) -> Self {
+        let nodes: Vec<ServerProcess> = (0..3 * (1 + replicas))
             .map(|_| {
                 let port = free_cluster_port();
                 ServerProcess::redis_on(
@@ -157,7 +162,7 @@ impl Cluster {
         let status = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdout(std::process::Stdio::null())
             .status()
             .unwrap();
@@ -222,5 +227,45 @@ async fn a_cluster_node_failing_during_refreshes_never_gives_a_500_or_a_double_r
     for user in &users {
         let response = app.refresh(&user.refresh_token()).await;
         assert_ne!(response.status, 500, "{response:?}");
+    }
+}
+
+/// ElastiCache Serverless lists reader endpoints (port 6380) in CLUSTER SLOTS; a
+/// security group that drops that port makes every connection to them hang. A
+/// replica that never answers must neither fail nor delay a request: the client
+/// talks to primaries only.
+#[tokio::test]
+async fn an_unreachable_replica_in_cluster_slots_neither_fails_nor_delays_a_request() {
+    let cluster = Cluster::with_replicas(1);
+    // Wait until CLUSTER SLOTS lists every replica, then make them unreachable.
+    for _ in 0..100 {
+        let slots = Command::new("redis-cli")
+            .args(["-p", &cluster.nodes[0].port.to_string(), "cluster", "slots"])
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&slots.stdout);
+        if cluster.nodes[3..].iter().all(|n| listed.contains(&n.port.to_string())) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for replica in &cluster.nodes[3..] {
+        replica.pause();
+    }
+    let app = App::adjusted(Target::Cluster, |s| {
+        s.redis.url = cluster.nodes[0].redis_url();
+        s.redis.cluster_seeds = vec![cluster.nodes[1].redis_url()];
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let (_, signup) = app.new_user().await;
+    let refreshed = app.refresh(&signup.refresh_token()).await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    // Waiting on a replica would cost the connect timeout (500 ms) at least; a
+    // sign-up (argon2) and a refresh take well under it here.
+    let elapsed = started.elapsed();
+    assert!(elapsed < app.settings.redis.connect_timeout * 2, "took {elapsed:?}");
+    for replica in &cluster.nodes[3..] {
+        replica.resume();
     }
 }
