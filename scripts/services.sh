@@ -260,14 +260,29 @@ RUST_LOG=info
 AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:${SES_PORT:?start_ses first}
 MAIL_FROM=no-reply@account-service.local
 ENV
-  # Limits and lifetimes set in the caller's environment reach the functions (a load
-  # test from one machine comes from one address).
+  # Limits, lifetimes and browser origins set in the caller's environment reach the
+  # functions (a load test from one machine comes from one address).
   local name
-  for name in SIGNIN_LIMIT_PER_EMAIL SIGNIN_LIMIT_PER_IP SIGNIN_LIMIT_PER_EMAIL_BACKSTOP SIGNIN_WINDOW_SECONDS \
+  for name in ALLOWED_ORIGINS SIGNIN_LIMIT_PER_EMAIL SIGNIN_LIMIT_PER_IP SIGNIN_LIMIT_PER_EMAIL_BACKSTOP SIGNIN_WINDOW_SECONDS \
     SIGNUP_LIMIT_PER_IP SIGNUP_WINDOW_SECONDS CODE_LIMIT_PER_EMAIL CODE_LIMIT_PER_IP CODE_WINDOW_SECONDS \
     ID_TOKEN_TTL_SECONDS REFRESH_TOKEN_TTL_SECONDS SESSION_LIFETIME_SECONDS REFRESH_GRACE_SECONDS SESSION_CAP; do
     if [ -n "${!name:-}" ]; then echo "$name=${!name}" >> "$1"; fi
   done
+}
+
+start_web() { # port, directory: serves static files (the demo page, web/) on 127.0.0.1
+  local port="$1" dir="$2"
+  ACCOUNT_SERVICE_RUN="$RUN_ID" python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" \
+    >"$RUN_DIR/web-$port.log" 2>&1 &
+  remember_pid $!
+  wait_for "the static server on $port" 100 curl -sf -o /dev/null "http://127.0.0.1:$port/"
+}
+
+port_or_free() { # port: that port if it is free on 127.0.0.1, else a free one
+  python3 - "$1" <<'PY' 2>/dev/null || free_port
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close(); print(sys.argv[1])
+PY
 }
 
 WATCH_PID=""
@@ -276,7 +291,11 @@ start_watch() { # http port, env file, extra cargo-lambda-watch args...
   # Its own process group (the group is stopped as a whole), and the run id in its
   # environment, which the functions it spawns inherit.
   set -m
-  ACCOUNT_SERVICE_RUN="$RUN_ID" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$env_file" "$@" &
+  # --disable-cors: cargo lambda watch's own CORS layer would answer every preflight itself
+  # and mirror any Origin with credentials; the functions answer CORS themselves (from
+  # ALLOWED_ORIGINS), so that local behaviour is exactly AWS's (API Gateway's CORS is off).
+  ACCOUNT_SERVICE_RUN="$RUN_ID" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$env_file" \
+    --disable-cors "$@" &
   WATCH_PID=$!
   set +m
   remember_pid "$WATCH_PID" group

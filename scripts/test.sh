@@ -10,6 +10,8 @@ bash scripts/install-deps.sh
 source scripts/tools-env.sh   # the pinned Python tools of .tools/venv first on PATH
 
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/account-service-test.XXXXXX")"
+# What a run leaves to look at afterwards (the browser suite's screenshots); git-ignored.
+BROWSER_OUT="${TEST_OUTPUT_DIR:-$PWD/target/test-output}/browser"
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
 STOPPING=0
@@ -63,7 +65,11 @@ echo "make test: schemathesis against the local stack (openapi.yaml)"
 HTTP_PORT=$(free_port)
 create_table "$DYNAMODB_PORT" accounts
 generate_keys "$RUN_DIR/keys.json"
-write_function_env "$RUN_DIR/function.env" "$HTTP_PORT" "$REDIS_PORT" "$DYNAMODB_PORT" "$RUN_DIR/keys.json" accounts
+# The browser suite (below) serves web/ from an allowed origin and from one that is not;
+# every request comes from 127.0.0.1, hence the raised per-address limits.
+WEB_PORT=$(free_port); OTHER_WEB_PORT=$(free_port)
+ALLOWED_ORIGINS="http://127.0.0.1:$WEB_PORT" SIGNUP_LIMIT_PER_IP=100000 SIGNIN_LIMIT_PER_IP=100000 \
+  write_function_env "$RUN_DIR/function.env" "$HTTP_PORT" "$REDIS_PORT" "$DYNAMODB_PORT" "$RUN_DIR/keys.json" accounts
 start_watch "$HTTP_PORT" "$RUN_DIR/function.env" --ignore-changes --quiet >"$RUN_DIR/watch.log" 2>&1
 # Functions compile on their first request: up to a few minutes on a cold machine.
 wait_for "the local stack" 3000 curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/.well-known/jwks.json"
@@ -75,3 +81,12 @@ echo "make test: schemathesis passed"
 
 echo "make test: OIDC discovery checked by an independent client (PyJWT)"
 "$VENV_DIR/bin/python" tests/oidc/check_discovery.py "http://127.0.0.1:$HTTP_PORT" account-service "$RUN_DIR/keys.json"
+
+echo "make test: the demo page in headless Chromium (tests/browser), screenshots in $BROWSER_OUT"
+start_web "$WEB_PORT" web
+start_web "$OTHER_WEB_PORT" web
+rm -rf "$BROWSER_OUT"
+# Bounded as a whole too; the run id lets cleanup stop a browser left behind by a signal.
+ACCOUNT_SERVICE_RUN="$RUN_ID" timeout --foreground 600 "$VENV_DIR/bin/python" tests/browser/browser_suite.py --api "http://127.0.0.1:$HTTP_PORT" \
+  --page "http://127.0.0.1:$WEB_PORT" --other-page "http://127.0.0.1:$OTHER_WEB_PORT" \
+  --out "$BROWSER_OUT" --chromium "$(command -v chromium)"
