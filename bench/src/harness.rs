@@ -101,8 +101,11 @@ pub async fn open_session(context: &SessionContext, user_id: &str, with_id_token
     let grant = context
         .whitelist
         .open_session(
-            user_id,
-            &identity(),
+            &shared::whitelist::Opener {
+                user_id,
+                identity: &identity(),
+                proof_read_ms: now_ms,
+            },
             &client_info(),
             context.tokens.refresh_kid(),
             now_ms,

@@ -196,8 +196,8 @@ port_open "$PORT" || fail "cargo lambda watch did not listen on $PORT within 180
 RUN_DIRS=("$DEV_DIR"/run/*/)
 [ "${#RUN_DIRS[@]}" = 1 ] && [ -f "${RUN_DIRS[0]}run-id" ] || fail "expected one run directory: $(ls -A "$DEV_DIR/run")"
 DEV_RUN_ID="$(cat "${RUN_DIRS[0]}run-id")"
-read -r REDIS_PORT DYNAMODB_PORT < <(sed -n 's/.*starting Redis on \([0-9]*\) and DynamoDB Local on \([0-9]*\).*/\1 \2/p' "$TMP/dev.log") || true
-[ -n "${REDIS_PORT:-}" ] && [ -n "${DYNAMODB_PORT:-}" ] || fail "make dev did not say its ports"
+read -r REDIS_PORT DYNAMODB_PORT SES_PORT < <(sed -n 's/.*starting Redis on \([0-9]*\), DynamoDB Local on \([0-9]*\) and the local SES on \([0-9]*\).*/\1 \2 \3/p' "$TMP/dev.log") || true
+[ -n "${REDIS_PORT:-}" ] && [ -n "${DYNAMODB_PORT:-}" ] && [ -n "${SES_PORT:-}" ] || fail "make dev did not say its ports"
 # One request, so that `cargo lambda watch` spawns a function instance (`cargo run`, in a
 # process group of its own): the processes that used to be left behind. It is stopped
 # while it compiles; the request is not waited for.
@@ -225,7 +225,7 @@ check_legacy "make dev's start-up"
 alive "$STALE_OURS" "$STALE_OURS_ID" && fail "make dev's start-up left a process of a stale run alive"
 [ ! -e "$DEV_DIR/run/stale-run" ] && [ ! -e "$DEV_DIR/run/pids" ] && [ ! -e "$DEV_DIR/run/redis-4321" ] ||
   fail "make dev's start-up left a stale run's files: $(ls -A "$DEV_DIR/run")"
-say "listening on $PORT (Redis $REDIS_PORT, DynamoDB Local $DYNAMODB_PORT; started:$comms); SIGTERM x5 to its group, then x5 during its cleanup"
+say "listening on $PORT (Redis $REDIS_PORT, DynamoDB Local $DYNAMODB_PORT, SES $SES_PORT; started:$comms); SIGTERM x5 to its group, then x5 during its cleanup"
 
 for _ in 1 2 3 4 5; do kill -TERM -- "-$GROUP" 2>/dev/null || true; done
 # And five more while it cleans up: none of them may cut the cleanup short.
@@ -243,7 +243,7 @@ leftovers() {
     if is_process "$pid" "$ident"; then echo "$comm:$pid"; fi
   done
   for pid in $(marked_pids "$DEV_RUN_ID"); do echo "marked:$pid"; done
-  for port in "$PORT" "$REDIS_PORT" "$DYNAMODB_PORT"; do port_free "$port" || echo "port:$port"; done
+  for port in "$PORT" "$REDIS_PORT" "$DYNAMODB_PORT" "$SES_PORT"; do port_free "$port" || echo "port:$port"; done
 }
 left=""
 for _ in $(seq 600); do

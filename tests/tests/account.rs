@@ -168,13 +168,13 @@ async fn deleting_the_account_removes_everything_and_the_email_can_sign_up_again
     assert_eq!(app.delete_account(&a.id_token(), PASSWORD).await.status, 204);
     assert!(app.dynamodb_item(&format!("USER#{user_id}")).await.is_none());
     assert!(app.dynamodb_item(&format!("EMAIL#{email}")).await.is_none());
-    let mut redis = app.redis().await;
-    let keys: i64 = redis::cmd("EXISTS")
-        .arg(shared::whitelist::sessions_key(&user_id))
-        .query_async(&mut redis)
+    let live = app
+        .sessions()
+        .whitelist
+        .list_sessions(&user_id, shared::time::now_millis())
         .await
         .unwrap();
-    assert_eq!(keys, 0);
+    assert!(live.is_empty(), "{live:?}");
     app.refresh(&a.refresh_token()).await.assert_error(401, "invalid-token");
     assert!(!app.authorize(&a.id_token()).await.is_authorized);
     app.signin(&email, PASSWORD)

@@ -12,6 +12,7 @@ use crate::metrics::{self, Metric};
 use crate::time::now_millis;
 use crate::tokens::Identity;
 use crate::users::StoredUser;
+use crate::whitelist::Opener;
 
 pub async fn handle(context: &AccountContext, request: Request) -> Result<Response<Body>, ApiError> {
     require_method(&request, Method::POST, "POST")?;
@@ -32,6 +33,9 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
                 metrics::count(Metric::SignIn("rate-limited"));
             }
         })?;
+    // What the password is checked against is read now: a change after this point
+    // wins over this sign-in (see `Opener`).
+    let proof_read_ms = now_millis();
     let user = context.users.find_by_email(&email).await?;
     // Unknown emails verify a dummy hash: same cost, same answer as a wrong password.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -54,7 +58,7 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
             &json!({ "mfaRequired": true, "mfaToken": token }),
         ));
     }
-    open_session(context, &user, &client, false).await
+    open_session(context, &user, &client, false, proof_read_ms).await
 }
 
 /// `POST /signin/mfa` `{"mfaToken", "code"}`: a TOTP code or a recovery code. A
@@ -68,6 +72,7 @@ async fn second_factor(context: &AccountContext, request: Request) -> Result<Res
     let redis = context.sessions.whitelist.redis();
 
     let user_id = context.mfa.token_user(redis, &token).await?;
+    let proof_read_ms = now_millis();
     let user = context
         .users
         .find_by_id(&user_id)
@@ -84,7 +89,7 @@ async fn second_factor(context: &AccountContext, request: Request) -> Result<Res
     if !context.mfa.burn_token(redis, &token).await? {
         return Err(ApiError::InvalidToken);
     }
-    open_session(context, &user, &client, true).await
+    open_session(context, &user, &client, true, proof_read_ms).await
 }
 
 /// Opens the session of a user who proved who they are, and answers with its tokens.
@@ -93,6 +98,7 @@ async fn open_session(
     user: &StoredUser,
     client: &ClientInfo,
     with_otp: bool,
+    proof_read_ms: u64,
 ) -> Result<Response<Body>, ApiError> {
     let sessions = &context.sessions;
     let now_ms = now_millis();
@@ -100,10 +106,15 @@ async fn open_session(
         signed_in_with_otp: with_otp,
         ..user.identity()
     };
+    let opener = Opener {
+        user_id: &user.id,
+        identity: &identity,
+        proof_read_ms,
+    };
     let (grant, cleared) = tokio::join!(
         sessions
             .whitelist
-            .open_session(&user.id, &identity, client, sessions.tokens.refresh_kid(), now_ms),
+            .open_session(&opener, client, sessions.tokens.refresh_kid(), now_ms),
         context
             .signin_limiter
             .succeeded(sessions.whitelist.redis(), &user.email, &client.ip),

@@ -10,6 +10,7 @@ use crate::http::{json_object, require_method, ClientInfo};
 use crate::time::now_millis;
 use crate::tokens::Identity;
 use crate::users::NewUser;
+use crate::whitelist::Opener;
 
 /// A sign-up whose reply was lost (a 503 after DynamoDB had written the user) is
 /// recognised this long after the account was created, by its password.
@@ -38,9 +39,15 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         email_verified: false,
         signed_in_with_otp: false,
     };
+    // A new user id: nothing of it can have changed before now.
+    let opener = Opener {
+        user_id: &user_id,
+        identity: &identity,
+        proof_read_ms: now_ms,
+    };
     let grant = sessions
         .whitelist
-        .open_session(&user_id, &identity, &client, sessions.tokens.refresh_kid(), now_ms)
+        .open_session(&opener, &client, sessions.tokens.refresh_kid(), now_ms)
         .await?;
     let created = context
         .users
@@ -109,8 +116,11 @@ async fn retried_signup(
     let grant = sessions
         .whitelist
         .open_session(
-            &user.id,
-            &user.identity(),
+            &Opener {
+                user_id: &user.id,
+                identity: &user.identity(),
+                proof_read_ms: now_ms,
+            },
             client,
             sessions.tokens.refresh_kid(),
             now_ms,

@@ -84,6 +84,15 @@ pub enum Rotation {
     Grace { grant: RefreshGrant, identity: Identity },
 }
 
+/// Who opens a session (sign-up, sign-in), and when the proof of it (a password
+/// hash, a user record) was read.
+#[derive(Debug, Clone, Copy)]
+pub struct Opener<'a> {
+    pub user_id: &'a str,
+    pub identity: &'a Identity,
+    pub proof_read_ms: u64,
+}
+
 /// A live session as `GET /sessions` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
@@ -190,14 +199,21 @@ impl Whitelist {
     }
 
     /// Opens a session for a user who just proved who they are (sign-up, sign-in).
+    /// 401 (the bad-credentials answer) if the user's credentials or sessions changed
+    /// after the proof was read: a sign-in that raced a password change, a disable or
+    /// a deletion opens nothing.
     pub async fn open_session(
         &self,
-        user_id: &str,
-        identity: &Identity,
+        opener: &Opener<'_>,
         client: &ClientInfo,
         kid: &str,
         now_ms: u64,
     ) -> Result<RefreshGrant, ApiError> {
+        let Opener {
+            user_id,
+            identity,
+            proof_read_ms,
+        } = *opener;
         let abs_ms = now_ms + self.session_lifetime.as_millis() as u64;
         let expires_ms = (now_ms + self.refresh_ttl.as_millis() as u64).min(abs_ms);
         let ((sid, session_id), (jti, jti_string)) = (new_id(), new_id());
@@ -215,7 +231,7 @@ impl Whitelist {
             0
         };
         let metadata = record::encode_metadata(client, flags);
-        let evicted: u64 = self
+        let evicted: i64 = self
             .run_script("open_session", &self.scripts.open_session, user_id, |invocation| {
                 invocation
                     .arg(&sid[..])
@@ -228,9 +244,17 @@ impl Whitelist {
                     .arg(&identity.email)
                     .arg(&metadata[..])
                     .arg(&client.address_fingerprint()[..])
-                    .arg(if identity.email_verified { "1" } else { "0" });
+                    .arg(if identity.email_verified { "1" } else { "0" })
+                    .arg(proof_read_ms);
             })
             .await?;
+        if evicted < 0 {
+            tracing::warn!(
+                user_id,
+                "sign-in raced a change of credentials or sessions; nothing opened"
+            );
+            return Err(ApiError::InvalidCredentials);
+        }
         if evicted > 0 {
             tracing::info!(
                 user_id,

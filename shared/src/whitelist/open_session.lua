@@ -2,10 +2,17 @@
 -- (session_record.lua, prepended, describes KEYS and the record.)
 -- ARGV: sid, jti (16 raw bytes each), now_ms, exp_s, cap, kid, email, metadata,
 --       addr (8 bytes: the opening address, the first one entitled to a grace reply),
---       verified ('1' when the email is verified)
--- Returns the number of sessions evicted.
+--       verified ('1' when the email is verified), proof_ms (when the proof of identity
+--       was read: a password hash, a user record)
+-- Returns the number of sessions evicted, or -1 when the user's credentials or
+-- sessions changed after the proof was read (nothing is opened).
 local sid, jti, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local exp, cap, kid = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+
+local changed = redis.call('HGET', KEYS[1], CHANGED)
+if changed and tonumber(changed) > tonumber(ARGV[11]) then
+  return -1
+end
 
 -- A retry of this very call (its reply was lost with the connection) must not count
 -- the session it already opened against the cap and evict another one.

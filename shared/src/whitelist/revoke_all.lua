@@ -2,6 +2,8 @@
 -- is its two keys, so the cost never depends on the size of the keyspace (no SCAN,
 -- no KEYS). (session_record.lua, prepended, describes KEYS.)
 -- ARGV: now_ms. Returns the number of live sessions removed (for the security log).
+-- Only the "changed" marker stays, for a minute: a sign-in in flight cannot open a
+-- session behind this revocation.
 local now, live = tonumber(ARGV[1]), 0
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat, 2 do
@@ -10,4 +12,6 @@ for i = 1, #flat, 2 do
   end
 end
 redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[1], CHANGED, now)
+redis.call('PEXPIRE', KEYS[1], CHANGED_MARKER_MS)
 return live

@@ -5,6 +5,9 @@
 --   KEYS[1] = "sess:{uid}": field "e" = the user's email and "v" = '1' once it is
 --             verified (the id token's claims: a refresh mints them from here);
 --             one field per session: the session id (16 raw bytes) -> its record;
+--             "c" = when the user's credentials or sessions last changed (ms): a
+--             sign-in that proved the password from a read older than that opens
+--             nothing (it raced a password change, a disable, a deletion);
 --             only session fields are 16 bytes long;
 --   KEYS[2] = "meta:{uid}": session id -> what GET /sessions shows (ip, user agent),
 --             written and read by Rust only; kept apart so that long user agents
@@ -31,6 +34,9 @@ local RECORD_FIXED_BYTES = 56
 local EXP_OFFSET = 45
 local EMAIL = 'e'
 local VERIFIED = 'v'
+local CHANGED = 'c'
+-- How long the marker outlives a revoke-all: longer than any sign-in in flight.
+local CHANGED_MARKER_MS = 60000
 
 local function is_session(field)
   return #field == 16
@@ -70,6 +76,7 @@ end
 -- When only the user's fields are left, the user has no session: drop both keys.
 local function drop_if_empty()
   local own = redis.call('HEXISTS', KEYS[1], EMAIL) + redis.call('HEXISTS', KEYS[1], VERIFIED)
+    + redis.call('HEXISTS', KEYS[1], CHANGED)
   if redis.call('HLEN', KEYS[1]) <= own then
     redis.call('DEL', KEYS[1], KEYS[2])
   end
@@ -106,6 +113,7 @@ end
 
 -- Ends every live session but `keep`; returns how many ended.
 local function end_others(keep, now)
+  redis.call('HSET', KEYS[1], CHANGED, now)
   local ended = 0
   for _, session in ipairs(live_sessions(now)) do
     if session.sid ~= keep then
