@@ -213,6 +213,7 @@ on_both_redis_modes!(
     ending_a_session_the_user_does_not_have_is_404,
     deleting_the_account_removes_everything_and_the_email_can_sign_up_again,
     the_new_bearer_endpoints_refuse_an_id_token_whose_session_ended,
+    a_sign_in_that_raced_a_change_of_credentials_opens_nothing,
 );
 
 #[tokio::test]
@@ -238,4 +239,40 @@ async fn a_deletion_during_a_dynamodb_outage_is_503_leaves_the_account_intact_an
     app.signin(&email, PASSWORD)
         .await
         .assert_error(401, "invalid-credentials");
+}
+
+/// A sign-in that read the password hash before a password change, a disable or a
+/// deletion (their last step ends sessions) opens no session after it.
+async fn a_sign_in_that_raced_a_change_of_credentials_opens_nothing(target: Target) {
+    use shared::whitelist::Opener;
+    let app = App::new(target).await;
+    let (email, signup) = app.new_user().await;
+    let user_id = claims_of(&signup.id_token())["sub"].as_str().unwrap().to_string();
+    let whitelist = &app.sessions().whitelist;
+    let identity = shared::tokens::Identity {
+        email,
+        email_verified: false,
+        signed_in_with_otp: false,
+    };
+    let proof_read_ms = shared::time::now_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(app.revoke_all(&signup.id_token()).await.status, 204);
+    let kid = app.sessions().tokens.refresh_kid();
+    let late = Opener {
+        user_id: &user_id,
+        identity: &identity,
+        proof_read_ms,
+    };
+    let opened = whitelist
+        .open_session(&late, &Default::default(), kid, shared::time::now_millis())
+        .await;
+    assert_eq!(opened.unwrap_err(), shared::ApiError::InvalidCredentials);
+    let fresh = Opener {
+        proof_read_ms: shared::time::now_millis(),
+        ..late
+    };
+    assert!(whitelist
+        .open_session(&fresh, &Default::default(), kid, shared::time::now_millis())
+        .await
+        .is_ok());
 }
