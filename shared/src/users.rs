@@ -189,6 +189,16 @@ impl UserStore {
         ))))
     }
 
+    /// Runs one transaction whose conditions say whether it applies: `false` if one
+    /// did not hold.
+    async fn transact_if(&self, operation: &'static str, items: Vec<TransactWriteItem>) -> Result<bool, ApiError> {
+        match self.transact(operation, items).await {
+            Ok(()) => Ok(true),
+            Err(Cancelled::Condition(_)) => Ok(false),
+            Err(Cancelled::Other(error)) => Err(error),
+        }
+    }
+
     /// Writes the user and its email guard atomically; 409 if the email is taken.
     pub async fn create(&self, user: NewUser<'_>) -> Result<(), ApiError> {
         let created = AttributeValue::N(user.created_ms.to_string());
@@ -291,11 +301,7 @@ impl UserStore {
             .into_iter()
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::internal(format!("{operation} transaction: {e}")))?;
-        match self.transact(operation, items).await {
-            Ok(()) => Ok(true),
-            Err(Cancelled::Condition(_)) => Ok(false),
-            Err(Cancelled::Other(error)) => Err(error),
-        }
+        self.transact_if(operation, items).await
     }
 
     /// Sets or clears the operator's `disabled` flag on both items: `false` if the
@@ -391,11 +397,7 @@ impl UserStore {
                 .update(email_item.map_err(build_error)?)
                 .build(),
         ];
-        match self.transact("enable mfa", items).await {
-            Ok(()) => Ok(true),
-            Err(Cancelled::Condition(_)) => Ok(false),
-            Err(Cancelled::Other(error)) => Err(error),
-        }
+        self.transact_if("enable mfa", items).await
     }
 
     /// Turns MFA off on both items and forgets the secret and the recovery codes.
@@ -565,10 +567,6 @@ impl UserStore {
             .map(|delete| delete.map(|delete| TransactWriteItem::builder().delete(delete).build()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::internal(format!("delete transaction: {e}")))?;
-        match self.transact("delete user", items).await {
-            Ok(()) => Ok(true),
-            Err(Cancelled::Condition(_)) => Ok(false),
-            Err(Cancelled::Other(error)) => Err(error),
-        }
+        self.transact_if("delete user", items).await
     }
 }
