@@ -50,6 +50,11 @@ const HTTP_FIXTURES: &[(&str, Function, u16)] = &[
     // A request only: the code is never redeemed, so the fixture user keeps its email.
     ("email-change.json", Function::Email, 202),
     ("email-change-confirm-invalid-code.json", Function::Email, 400),
+    // Before the enrollment: the fixture user has nothing enrolled yet (400 validation-failed).
+    ("mfa-confirm-nothing-enrolled.json", Function::Mfa, 400),
+    // Leaves a pending (never confirmed) secret: sign-in still needs no second factor.
+    ("mfa-enroll.json", Function::Mfa, 200),
+    ("signin-mfa-invalid-token.json", Function::Signin, 401),
 ];
 /// Fixtures that change the fixture user's account, run last and in this order:
 /// deletion frees the email (sign-up succeeds again), then the password changes.
