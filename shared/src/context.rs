@@ -115,10 +115,10 @@ impl AccountContext {
             code_limiter: crate::rate_limit::CodeLimiter::new(settings),
             #[cfg(feature = "mail")]
             mail: crate::mail::Mailer::new(settings)?,
-            codes: crate::codes::Codes::new(sessions.tokens.keys().code_key.clone()),
+            codes: crate::codes::Codes::new(sessions.tokens.keys().code_keys[0].clone()),
             mfa: crate::mfa::Mfa::new(
                 &sessions.tokens.keys().mfa_keys,
-                sessions.tokens.keys().code_key.clone(),
+                sessions.tokens.keys().code_keys.clone(),
                 &settings.issuer,
             )?,
             sessions,

@@ -20,11 +20,12 @@
 //! ```
 //! `mfaKeys` (optional) encrypt TOTP secrets at rest (AES-256-GCM): the first
 //! encrypts, every one decrypts, so they rotate; without them one key is derived from
-//! the first refresh secret (kid `derived-1`; keep that secret listed while any
-//! enrolled user's secret was encrypted with it).
-//! `codeSecret` (optional) keys the hashes of emailed one-time codes; without it the
-//! key is derived from the first refresh secret (rotating that secret then voids the
-//! codes pending at that moment, which live one to 24 hours).
+//! each refresh secret (kid `derived-<its kid>`: keep a rotated-out refresh secret
+//! listed while secrets sealed under it exist, or set `mfaKeys` before launch).
+//! `codeSecret` (optional) keys the hashes of emailed one-time and MFA recovery
+//! codes; without it keys are derived from the refresh secrets (the first one's is
+//! current; emailed codes pending when it rotates are void, recovery codes stay
+//! valid while the older secret is listed).
 //! `alg` is `RS256` (default), `ES256` or `EdDSA`.
 
 use std::collections::HashMap;
@@ -166,8 +167,9 @@ pub struct KeySet {
     pub refresh_secrets: HashMap<String, RefreshSecret>,
     /// The JWKS document, serialized once.
     pub jwks: serde_json::Value,
-    /// HMAC-SHA256 key of the one-time codes' stored hashes.
-    pub code_key: aws_lc_rs::hmac::Key,
+    /// HMAC-SHA256 keys of the stored hashes of one-time and recovery codes; the
+    /// first is current (never empty: one per refresh secret, or `codeSecret`).
+    pub code_keys: Vec<aws_lc_rs::hmac::Key>,
     /// AES-256 keys of the TOTP secrets at rest, by kid; the first encrypts.
     pub mfa_keys: Vec<(String, Vec<u8>)>,
 }
@@ -282,22 +284,22 @@ impl KeySet {
             .ok_or_else(|| ConfigError("the first of idTokenKeys must have a privateKeyPem: it signs".into()))?;
 
         let mut refresh_secrets = HashMap::new();
-        let mut code_key = None;
+        let mut code_keys = vec![];
         let mut mfa_keys = vec![];
         for entry in &document.refresh_secrets {
             let bytes = secret_bytes(&format!("refresh secret {:?}", entry.kid), &entry.secret)?;
-            if code_key.is_none() {
-                // Derived, never the secret itself: neither a code hash nor an
-                // encrypted TOTP secret can ever help forge a token.
-                let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &bytes);
-                let derived = aws_lc_rs::hmac::sign(&derive, b"account-service one-time codes v1");
-                code_key = Some(aws_lc_rs::hmac::Key::new(
-                    aws_lc_rs::hmac::HMAC_SHA256,
-                    derived.as_ref(),
-                ));
-                let derived = aws_lc_rs::hmac::sign(&derive, b"account-service mfa secrets v1");
-                mfa_keys.push(("derived-1".to_string(), derived.as_ref().to_vec()));
-            }
+            // Derived from every refresh secret, never the secret itself (a code hash or
+            // a sealed TOTP secret can never help forge a token); the first secret's
+            // keys are current, and the older ones keep what they made readable while
+            // the secrets rotate.
+            let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &bytes);
+            let derived = aws_lc_rs::hmac::sign(&derive, b"account-service one-time codes v1");
+            code_keys.push(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                derived.as_ref(),
+            ));
+            let derived = aws_lc_rs::hmac::sign(&derive, b"account-service mfa secrets v1");
+            mfa_keys.push((format!("derived-{}", entry.kid), derived.as_ref().to_vec()));
             let secret = RefreshSecret {
                 encoding: EncodingKey::from_secret(&bytes),
                 decoding: DecodingKey::from_secret(&bytes),
@@ -320,12 +322,10 @@ impl KeySet {
             .collect();
         let jwks = serde_json::to_value(JwkSet { keys }).map_err(|e| ConfigError(format!("JWKS: {e}")))?;
 
-        let code_key = match &document.code_secret {
-            Some(secret) => {
-                aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret_bytes("codeSecret", secret)?)
-            }
-            None => code_key.ok_or_else(|| ConfigError("refreshSecrets must hold at least one secret".into()))?,
-        };
+        if let Some(secret) = &document.code_secret {
+            let key = secret_bytes("codeSecret", secret)?;
+            code_keys = vec![aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key)];
+        }
         if !document.mfa_keys.is_empty() {
             mfa_keys = document
                 .mfa_keys
@@ -348,7 +348,7 @@ impl KeySet {
             refresh_signing_kid,
             refresh_secrets,
             jwks,
-            code_key,
+            code_keys,
             mfa_keys,
         })
     }
@@ -412,5 +412,29 @@ mod tests {
         damaged[middle] ^= 0xff;
         let keys = KeySet::from_json(&document(&pem("PRIVATE KEY", &damaged))).expect("n and e are intact");
         assert!(keys.id_signing.rsa_key_pair().is_err());
+    }
+
+    #[test]
+    fn derived_mfa_and_code_keys_survive_a_refresh_secret_rotation() {
+        let pair = aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let private_pem = pem("PRIVATE KEY", pair.as_der().unwrap().as_ref());
+        let b64 = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        let with_secrets = |secrets: serde_json::Value| {
+            let document = serde_json::json!({
+                "idTokenKeys": [{"kid": "id-1", "privateKeyPem": private_pem}],
+                "refreshSecrets": secrets,
+            });
+            KeySet::from_json(&document.to_string()).unwrap()
+        };
+        let before = with_secrets(serde_json::json!([{"kid": "rt-1", "secret": b64(7)}]));
+        let after =
+            with_secrets(serde_json::json!([{"kid": "rt-2", "secret": b64(8)}, {"kid": "rt-1", "secret": b64(7)}]));
+        // The old key is still there under its kid, so sealed secrets stay readable.
+        assert_eq!(before.mfa_keys[0].0, "derived-rt-1");
+        assert_eq!(after.mfa_keys[0].0, "derived-rt-2", "the new one seals");
+        assert_eq!(after.mfa_keys[1], before.mfa_keys[0]);
+        let tag = |key: &aws_lc_rs::hmac::Key| aws_lc_rs::hmac::sign(key, b"x").as_ref().to_vec();
+        assert_eq!(tag(&after.code_keys[1]), tag(&before.code_keys[0]));
+        assert_ne!(tag(&after.code_keys[0]), tag(&before.code_keys[0]));
     }
 }

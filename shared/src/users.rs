@@ -500,6 +500,7 @@ impl UserStore {
             .item("createdAt", AttributeValue::N(user.created_ms.to_string()))
             .item("emailVerified", AttributeValue::Bool(true))
             .item("disabled", AttributeValue::Bool(user.disabled))
+            .item("mfaEnabled", AttributeValue::Bool(user.mfa_enabled))
             .condition_expression("attribute_not_exists(pk)")
             .build();
         let user_item = Update::builder()

@@ -170,7 +170,7 @@ async fn disabling_needs_the_password_and_a_current_code_and_ends_other_sessions
     app.mfa_call(
         "disable",
         &caller.id_token(),
-        &json!({"password": PASSWORD, "code": codes[1]}),
+        &json!({"password": PASSWORD, "code": "AAAAA-AAAAA"}),
     )
     .await
     .assert_error(401, "invalid-mfa-code");
@@ -209,7 +209,37 @@ async fn the_secret_is_encrypted_at_rest_and_never_returned_again(target: Target
     again.assert_error(409, "mfa-already-enabled");
 }
 
+async fn a_recovery_code_turns_mfa_off_when_the_authenticator_is_lost(target: Target) {
+    let app = App::new(target).await;
+    let (email, caller, _, codes) = user_with_mfa(&app).await;
+    let disabled = app
+        .mfa_call(
+            "disable",
+            &caller.id_token(),
+            &json!({"password": PASSWORD, "code": codes[7]}),
+        )
+        .await;
+    assert_eq!(disabled.status, 204, "{disabled:?}");
+    assert_eq!(amr(&app.signin(&email, PASSWORD).await), json!(["pwd"]));
+}
+
+async fn changing_the_email_keeps_mfa_on(target: Target) {
+    let app = App::new(target).await;
+    let (_, caller, _, _) = user_with_mfa(&app).await;
+    let new = unique_email();
+    let asked = app.change_email(&caller.id_token(), &new, PASSWORD).await;
+    assert_eq!(asked.status, 202, "{asked:?}");
+    let confirmed = app.confirm_email_change(&caller.id_token(), &last_code_to(&new)).await;
+    assert_eq!(confirmed.status, 204, "{confirmed:?}");
+    mfa_token(&app, &new).await;
+    let answer = app.admin(json!({"action": "get-user", "email": new})).await;
+    assert_eq!(answer["user"]["mfaEnabled"], true, "{answer}");
+    assert_eq!(answer["user"]["emailVerified"], true, "{answer}");
+}
+
 on_both_redis_modes!(
+    a_recovery_code_turns_mfa_off_when_the_authenticator_is_lost,
+    changing_the_email_keeps_mfa_on,
     a_sign_in_with_a_pyotp_code_from_the_otpauth_uri_says_pwd_and_otp,
     a_recovery_code_works_once,
     an_mfa_token_is_single_use_and_burns_after_five_wrong_codes,

@@ -72,18 +72,21 @@ async fn delete_account(context: &AccountContext, request: Request) -> Result<Re
     fields.finish()?;
 
     let client = ClientInfo::of(&request);
+    // On a retry the user is gone already, and the id token names the email.
+    let mut email = claims.email.clone();
     if let Some(user) = super::prove_password(context, &claims, &password, &client).await? {
         sessions
             .whitelist
             .revoke_others(&claims.sub, &claims.sid, now_ms)
             .await?;
         context.users.delete(&user).await?;
-        // A pending code must not outlive the account (nor reach a new one of the same email).
-        context
-            .codes
-            .forget_user(sessions.whitelist.redis(), &user.id, &user.email)
-            .await?;
+        email = user.email;
     }
+    // A pending code must not outlive the account (nor reach a new one of the same email).
+    context
+        .codes
+        .forget_user(sessions.whitelist.redis(), &claims.sub, &email)
+        .await?;
     sessions.whitelist.revoke_all(&claims.sub, now_millis()).await?;
     tracing::warn!(security_event = "account_deleted", user_id = %claims.sub, "account deleted");
     Ok(no_content())

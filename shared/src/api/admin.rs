@@ -124,9 +124,8 @@ fn describe(user: &StoredUser, live_sessions: usize) -> Value {
     json!({
         "id": user.id,
         "email": user.email,
-        // Email verification and MFA are not built yet (docs/contract.md): never on.
-        "emailVerified": false,
-        "mfaEnabled": false,
+        "emailVerified": user.email_verified,
+        "mfaEnabled": user.mfa_enabled,
         "disabled": user.disabled,
         "createdAt": rfc3339_millis(user.created_ms),
         "liveSessions": live_sessions,

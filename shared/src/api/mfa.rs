@@ -47,11 +47,11 @@ pub(crate) async fn second_factor_holds(
     if !recovery_allowed {
         return Ok(false);
     }
-    let hash = context.mfa.recovery_hash(code);
-    if !state.recovery_hashes.contains(&hash) {
+    let candidates = context.mfa.recovery_hashes_of(code);
+    let Some(hash) = candidates.iter().find(|hash| state.recovery_hashes.contains(hash)) else {
         return Ok(false);
-    }
-    context.users.use_recovery_code(&user.id, &hash).await
+    };
+    context.users.use_recovery_code(&user.id, hash).await
 }
 
 fn code_field(fields: &mut Fields) -> String {
@@ -125,7 +125,8 @@ async fn disable(context: &AccountContext, request: &Request, claims: &IdClaims)
     let user = prove_password(context, claims, &password, &ClientInfo::of(request))
         .await?
         .ok_or(ApiError::InvalidToken)?;
-    if !user.mfa_enabled || !second_factor_holds(context, &user, &code, false).await? {
+    // A recovery code will do: it is how a user who lost the authenticator gets out.
+    if !user.mfa_enabled || !second_factor_holds(context, &user, &code, true).await? {
         return Err(ApiError::InvalidMfaCode);
     }
     context.users.disable_mfa(&user).await?;

@@ -39,7 +39,8 @@ pub struct SealedSecret {
 pub struct Mfa {
     /// AES-256 keys by kid; the first seals.
     keys: Vec<(String, LessSafeKey)>,
-    recovery_key: aws_lc_rs::hmac::Key,
+    /// Keys of the recovery codes' hashes; the first is current.
+    recovery_keys: Vec<aws_lc_rs::hmac::Key>,
     issuer: String,
     token_script: Script,
 }
@@ -67,7 +68,7 @@ impl Mfa {
     /// id tokens' `iss`) names the service in authenticator apps.
     pub fn new(
         keys: &[(String, Vec<u8>)],
-        recovery_key: aws_lc_rs::hmac::Key,
+        recovery_keys: Vec<aws_lc_rs::hmac::Key>,
         issuer: &str,
     ) -> Result<Self, crate::config::ConfigError> {
         let keys = keys
@@ -86,7 +87,7 @@ impl Mfa {
         let host = host.split(['/', ':']).next().unwrap_or("account-service");
         Ok(Mfa {
             keys,
-            recovery_key,
+            recovery_keys,
             issuer: host.to_string(),
             token_script: Script::new(include_str!("mfa_token.lua")),
         })
@@ -178,13 +179,22 @@ impl Mfa {
         Ok((codes, hashes))
     }
 
-    /// The stored form of a recovery code (hex of its keyed hash).
+    /// The stored form of a recovery code (hex of its keyed hash, current key).
     pub fn recovery_hash(&self, code: &str) -> String {
-        let tag = aws_lc_rs::hmac::sign(
-            &self.recovery_key,
-            format!("recovery\0{}", normalize_recovery_code(code)).as_bytes(),
-        );
-        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        self.recovery_hashes_of(code).swap_remove(0)
+    }
+
+    /// The code's hash under every configured key, the current one first: a code
+    /// stored before the keys rotated still matches.
+    pub fn recovery_hashes_of(&self, code: &str) -> Vec<String> {
+        let message = format!("recovery\0{}", normalize_recovery_code(code));
+        self.recovery_keys
+            .iter()
+            .map(|key| {
+                let tag = aws_lc_rs::hmac::sign(key, message.as_bytes());
+                tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .collect()
     }
 
     /// A fresh mfaToken for a user who proved the password.
@@ -250,7 +260,7 @@ mod tests {
     use super::*;
 
     fn mfa() -> Mfa {
-        let recovery = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &[3; 32]);
+        let recovery = vec![aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &[3; 32])];
         Mfa::new(
             &[("k1".into(), vec![9; 32]), ("k0".into(), vec![8; 32])],
             recovery,
@@ -310,7 +320,7 @@ mod tests {
         assert!(mfa.open(&sealed, "user-2").is_err());
         let older = Mfa::new(
             &[("k0".into(), vec![8; 32])],
-            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &[3; 32]),
+            vec![aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &[3; 32])],
             "x",
         )
         .unwrap();

@@ -180,11 +180,19 @@ impl CodeLimiter {
 
     /// Counts a request for a code to `email`, or refuses it (429).
     pub async fn attempt(&self, redis: &RedisClient, email: &str, ip: &str) -> Result<(), ApiError> {
+        let refused = |error: ApiError| {
+            if matches!(error, ApiError::RateLimited { .. }) {
+                tracing::warn!(security_event = "code_rate_limited", ip, "too many code requests");
+            }
+            error
+        };
         let by_address = [address_counter("code", ip, self.per_address)];
-        check_and_count(redis, &self.script, &by_address, self.window).await?;
+        check_and_count(redis, &self.script, &by_address, self.window)
+            .await
+            .map_err(refused)?;
         check_and_count(redis, &self.script, &[self.email_counter(email)], self.window)
             .await
-            .inspect_err(|_| tracing::warn!(security_event = "code_rate_limited", ip, "too many code requests"))
+            .map_err(refused)
     }
 
     /// Gives back the request of a mail that never left (SES refused or timed out):
