@@ -130,11 +130,15 @@ pub fn bearer_token(request: &Request) -> Result<&str, ApiError> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or(ApiError::InvalidToken)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::InvalidToken)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::InvalidToken);
-    }
-    Ok(token.trim())
+    parse_bearer(value).ok_or(ApiError::InvalidToken)
+}
+
+/// The token of an `Authorization` value `Bearer <token>` (scheme in any case), the
+/// one parser of it (the authorizer reads the same value from its identity source).
+pub fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 pub use crate::client::ClientInfo;

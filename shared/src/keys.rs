@@ -105,38 +105,15 @@ impl SigningKey {
     }
 }
 
-/// One DER element with the given tag: (its content, what follows it).
-fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&found, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (length, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return None;
-        }
-        (
-            rest[..count].iter().fold(0, |n, &b| (n << 8) | usize::from(b)),
-            &rest[count..],
-        )
-    };
-    (found == tag && rest.len() >= length).then(|| rest.split_at(length))
-}
-
 /// The public half (n, e) of an RSA private key, read from its PKCS#1 DER
 /// (`SEQUENCE { version, n, e, ... }`) without importing the key: the functions that
 /// only verify never pay for the private half.
 fn rsa_public_parts(pkcs1_der: &[u8]) -> Option<(DecodingKey, Jwk)> {
     use jsonwebtoken::jwk::{AlgorithmParameters, CommonParameters, RSAKeyParameters, RSAKeyType};
-    const SEQUENCE: u8 = 0x30;
-    const INTEGER: u8 = 0x02;
-    let (key, _) = der_element(pkcs1_der, SEQUENCE)?;
-    let (_version, rest) = der_element(key, INTEGER)?;
-    let (n, rest) = der_element(rest, INTEGER)?;
-    let (e, _) = der_element(rest, INTEGER)?;
-    let without_leading_zeros = |int: &[u8]| -> Vec<u8> { int.iter().skip_while(|&&b| b == 0).copied().collect() };
-    let (n, e) = (without_leading_zeros(n), without_leading_zeros(e));
+    use pkcs1::der::Decode;
+    let key = pkcs1::RsaPrivateKeyRef::from_der(pkcs1_der).ok()?;
+    // DER integers are minimal (`as_bytes` drops the sign byte): JWK wants exactly that.
+    let (n, e) = (key.modulus.as_bytes().to_vec(), key.public_exponent.as_bytes().to_vec());
     if n.is_empty() || e.is_empty() {
         return None;
     }

@@ -42,8 +42,7 @@ fn token_of(event: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<String> {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         })?;
-    let (scheme, token) = raw.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    crate::http::parse_bearer(&raw).map(str::to_string)
 }
 
 pub async fn handle(context: &SessionContext, event: ApiGatewayV2CustomAuthorizerV2Request) -> AuthorizerResponse {
