@@ -79,6 +79,9 @@ SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$PWD/tests/schemathesis" \
   --report junit --report-junit-path "$RUN_DIR/schemathesis.xml"
 echo "make test: schemathesis passed"
 
+echo "make test: the admin function through the Lambda invoke API, as an operator calls it"
+"$VENV_DIR/bin/python" tests/admin/invoke_admin.py "http://127.0.0.1:$HTTP_PORT"
+
 echo "make test: OIDC discovery checked by an independent client (PyJWT)"
 "$VENV_DIR/bin/python" tests/oidc/check_discovery.py "http://127.0.0.1:$HTTP_PORT" account-service "$RUN_DIR/keys.json"
 

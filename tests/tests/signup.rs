@@ -302,3 +302,35 @@ async fn validation_errors_name_every_bad_field() {
         "validation errors never echo the password"
     );
 }
+
+/// Each sign-up costs an argon2 hash and a DynamoDB write: an address gets
+/// `SIGNUP_LIMIT_PER_IP` of them per window, then 429 with Retry-After, and nothing
+/// is written; other addresses are unaffected.
+#[tokio::test]
+async fn sign_ups_are_rate_limited_per_source_address() {
+    let app = App::adjusted(Target::Standalone, |s| s.signup_limit_per_ip = 2).await;
+    let address = format!("192.0.2.{}", uuid::Uuid::new_v4().as_bytes()[0] % 250 + 1);
+    let signup_from = |email: String, ip: String| {
+        let body = json!({"email": email, "password": PASSWORD}).to_string();
+        let request = request_from(
+            "POST",
+            "/signup",
+            &[("content-type", "application/json")],
+            Some(&body),
+            &ip,
+        );
+        app.call(Function::Signup, request)
+    };
+    for _ in 0..2 {
+        assert_eq!(signup_from(unique_email(), address.clone()).await.status, 201);
+    }
+    let refused_email = unique_email();
+    let limited = signup_from(refused_email.clone(), address.clone()).await;
+    limited.assert_error(429, "too-many-requests");
+    assert!(limited.header("retry-after").is_some());
+    assert!(
+        app.dynamodb_item(&format!("EMAIL#{refused_email}")).await.is_none(),
+        "nothing written"
+    );
+    assert_eq!(signup_from(refused_email, "198.18.0.9".into()).await.status, 201);
+}
