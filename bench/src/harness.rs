@@ -1,6 +1,7 @@
 //! What every measurement shares: the Redis server and service context the bench
 //! owns, minted sessions, requests, and the statistics and formatting of results.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, Response};
@@ -33,6 +34,56 @@ pub const IP: &str = "203.0.113.42";
 /// length matters to the memory figures.
 pub const USER_AGENT: &str =
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// Bytes of the log lines and EMF metric lines the handlers wrote (to no file: the
+/// bench only counts them; in Lambda they go to CloudWatch Logs, which bills them).
+static LOGGED: AtomicU64 = AtomicU64::new(0);
+
+pub fn log_bytes() -> u64 {
+    LOGGED.load(Ordering::Relaxed)
+}
+
+/// A log destination that counts what it is given and keeps nothing.
+pub struct CountingSink;
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGGED.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The handlers' JSON log lines and EMF metric lines go to [`CountingSink`].
+pub fn count_logs() {
+    shared::runtime::init_logging_to(|| CountingSink);
+    shared::metrics::set_sink(Box::new(|line: &str| {
+        // One line each, as println! writes it.
+        LOGGED.fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
+    }));
+}
+
+/// Figures one measurement hands to another (the cost model reads them).
+#[derive(Default)]
+pub struct Record {
+    /// Refresh handler p50, and the PING measured alongside it.
+    pub refresh: Option<(Duration, Duration)>,
+    /// Sign-in handler p50 (known email), and the PING measured alongside it.
+    pub signin: Option<(Duration, Duration)>,
+    /// Log bytes per request, by handler.
+    pub log_bytes: Vec<(&'static str, f64)>,
+    /// CPU time of the redis-server process per rotation (`rotate.lua` by EVALSHA), and
+    /// per GET of a small value: the unit ElastiCache Serverless prices commands in.
+    pub rotate_redis_cpu: Option<Duration>,
+    pub get_redis_cpu: Option<Duration>,
+    /// `MEMORY USAGE` of the keys of a user with one session.
+    pub single_session_user_bytes: Option<u64>,
+    /// Peak resident memory of each function's process after its first request.
+    pub peak_rss: Vec<(String, u64)>,
+}
 
 /// How much work a run does: `--quick` is a smoke test of the bench itself.
 #[derive(Clone, Copy)]
@@ -159,6 +210,7 @@ pub fn refresh_token_of(body: &Value) -> String {
 }
 
 /// Durations, sorted once.
+#[derive(Clone)]
 pub struct Samples(Vec<Duration>);
 
 impl Samples {

@@ -8,19 +8,22 @@
 //!
 //! The bench starts what it measures against itself: redis-servers on free loopback
 //! ports (one for latency, contention, throughput and cold starts, one that the
-//! memory measurement fills and flushes, one per keyspace size) and, for the cold
-//! start of sign-up and sign-in, DynamoDB Local when its jar is installed
+//! memory measurement fills and flushes, one per keyspace size) and, for sign-in and
+//! the cold start of sign-up and sign-in, DynamoDB Local when its jar is installed
 //! (`scripts/install-deps.sh` puts it under `.tools/`). Function binaries are
-//! looked up next to this one (`target/release/`).
+//! looked up next to this one (`target/release/`). The floors that are other programs
+//! (`openssl speed`, Debian's `argon2` CLI) are run by it too.
 
 mod cold_start;
 mod contention;
+mod cost;
 mod harness;
 mod keyspace;
 mod latency;
 mod memory;
 mod password;
 mod probe;
+mod reference;
 mod report;
 mod runtime_stub;
 mod throughput;
@@ -35,7 +38,7 @@ use shared::api;
 use shared::context::AccountContext;
 use shared::runtime::respond;
 
-use harness::Scale;
+use harness::{Record, Scale};
 use report::Section;
 
 fn workspace_root() -> PathBuf {
@@ -74,16 +77,41 @@ fn machine() -> String {
     )
 }
 
-/// The `[profile.release]` section of the workspace manifest, as one line.
-fn release_profile(root: &Path) -> String {
+/// The `[profile.release]` section of the workspace manifest, as one line, with its
+/// per-package overrides (`[profile.release.package.<name>]`).
+pub fn release_profile(root: &Path) -> String {
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
-    let lines: Vec<&str> = manifest
+    let section = |header: &str| -> Vec<String> {
+        manifest
+            .lines()
+            .skip_while(|l| l.trim() != header)
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    let mut profile = section("[profile.release]").join(", ");
+    // Overrides grouped by their settings: `opt-level = "z"` for a, b, c.
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for name in manifest
         .lines()
-        .skip_while(|l| l.trim() != "[profile.release]")
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
-        .collect();
-    lines.join(", ")
+        .filter_map(|l| l.trim().strip_prefix("[profile.release.package.")?.strip_suffix(']'))
+    {
+        let settings = section(&format!("[profile.release.package.{name}]")).join(", ");
+        match groups.iter_mut().find(|(s, _)| *s == settings) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((settings, vec![name])),
+        }
+    }
+    if !groups.is_empty() {
+        let described: Vec<String> = groups
+            .iter()
+            .map(|(settings, names)| format!("`{settings}` for {} ({})", names.join(", "), names.len()))
+            .collect();
+        profile.push_str(&format!("; per package: {}", described.join("; ")));
+    }
+    profile
 }
 
 fn dynamodb_local_dir(root: &Path) -> Option<PathBuf> {
@@ -147,7 +175,7 @@ async fn main() {
             .get(i + 1)
             .expect("--only needs a list of measurement numbers, e.g. 1,5");
         list.split(',')
-            .map(|n| n.trim().parse().expect("--only takes numbers 1 to 7"))
+            .map(|n| n.trim().parse().expect("--only takes numbers 1 to 8"))
             .collect()
     });
     let wants = |n: u32| only.as_ref().is_none_or(|o| o.contains(&n));
@@ -161,8 +189,10 @@ async fn main() {
         Some(i) => PathBuf::from(args.get(i + 1).expect("--bin-dir needs a directory")),
         None => std::env::current_exe().unwrap().parent().unwrap().to_path_buf(),
     };
-    // The handlers log as in production (JSON lines); formatted, then discarded.
-    shared::runtime::init_logging_to(std::io::sink);
+    // The handlers log as in production (JSON lines, EMF metric lines); formatted,
+    // counted, then discarded.
+    harness::count_logs();
+    let mut record = Record::default();
     let run_dir = std::env::temp_dir().join(format!("account-service-bench-{}", std::process::id()));
     std::fs::create_dir_all(&run_dir).unwrap();
     // Where e2e's ServerProcess puts the servers' working directories.
@@ -190,39 +220,52 @@ async fn main() {
     let floors = latency::floors(&redis_url, context, scale.n(3000, 200)).await;
     let mut sections: Vec<(u32, Section)> = Vec::new();
     if wants(1) {
-        step("1/7 handler latency against the floor");
-        sections.push((1, latency::run(scale, &redis_url, context, &floors).await));
+        step("1/8 handler latency against the floor");
+        sections.push((1, latency::run(scale, &redis_url, context, &floors, &mut record).await));
     }
     if wants(6) {
-        step("6/7 throughput of one instance");
+        step("6/8 throughput of one instance");
         sections.push((6, throughput::run(scale, redis.port, context).await));
     }
     if wants(3) {
-        step("3/7 rotation under contention");
+        step("3/8 rotation under contention");
         sections.push((3, contention::run(scale, &redis_url, &floors).await));
     }
     if wants(4) {
-        step("4/7 memory per session");
-        sections.push((4, memory::run(&scratch_redis.redis_url(), scratch_context).await));
+        step("4/8 memory per session");
+        sections.push((
+            4,
+            memory::run(&scratch_redis.redis_url(), scratch_context, &mut record).await,
+        ));
     }
     if wants(2) {
-        step("2/7 revoke-all against the size of the keyspace");
+        step("2/8 revoke-all against the size of the keyspace");
         sections.push((2, keyspace::run(scale).await));
     }
     drop(scratch_redis);
-    if wants(7) {
-        step("7/7 argon2id");
-        sections.push((7, password::run(scale).await));
-    }
-    if wants(5) {
-        step("5/7 cold start (starting DynamoDB Local for sign-up and sign-in)");
-        let (dynamodb, users) = match start_dynamodb(&root, &redis_url).await {
+    let (dynamodb, users) = if wants(5) || wants(7) {
+        step("starting DynamoDB Local for sign-in, sign-up and their cold starts");
+        match start_dynamodb(&root, &redis_url).await {
             Ok((server, users)) => (Some(server), Some(users)),
             Err(why) => {
-                eprintln!("bench: sign-up and sign-in cold starts skipped: {why}");
+                eprintln!("bench: sign-in and the sign-up and sign-in cold starts skipped: {why}");
                 (None, None)
             }
-        };
+        }
+    } else {
+        (None, None)
+    };
+    if wants(7) {
+        step("7/8 sign-in and argon2id");
+        let target = users.as_ref().map(|u| password::SignInTarget {
+            redis_url: &redis_url,
+            dynamodb_endpoint: u.endpoint.clone(),
+            table: u.table.clone(),
+        });
+        sections.push((7, password::run(scale, target, &mut record).await));
+    }
+    if wants(5) {
+        step("5/8 cold start");
         let services = cold_start::Services {
             redis_url: &redis_url,
             redis_admin: admin.clone(),
@@ -230,8 +273,12 @@ async fn main() {
             users,
             log_dir: run_dir.clone(),
         };
-        sections.push((5, cold_start::run(scale, &bin_dir, services).await));
-        drop(dynamodb);
+        sections.push((5, cold_start::run(scale, &bin_dir, services, &mut record).await));
+    }
+    drop(dynamodb);
+    if wants(8) {
+        step("8/8 cost at 100k monthly active users");
+        sections.push((8, cost::run(&root, &record)));
     }
     sections.sort_by_key(|(n, _)| *n);
     let sections: Vec<Section> = sections.into_iter().map(|(_, s)| s).collect();
@@ -246,10 +293,12 @@ async fn main() {
          - Machine: {}; load average at start: {}\n\
          - Build: release profile of the workspace ({}); {}\n\
          - Redis: redis-server {} on 127.0.0.1, no persistence, started by the bench\n\
-         - Commands: `make bench` (builds every function and the bench in release mode, then runs `target/release/bench`); \
-         by hand: `cargo build --release -p refresh -p signout -p revoke-all -p sessions -p jwks -p me -p authorizer && \
-         cargo build --release -p signup -p signin && cargo build --release -p bench && target/release/bench` \
-         (`bench --quick` for a smoke test that writes nothing)\n\n\
+         - Commands: `make bench` (builds every function and the bench in release mode, one `cargo build` per feature set \
+         of `shared`, then runs `target/release/bench`); by hand: `cargo build --release -p refresh -p signout -p \
+         revoke-all -p sessions -p jwks -p me -p authorizer && cargo build --release -p signin -p account -p admin -p mfa \
+         && cargo build --release -p signup -p email -p recovery && cargo build --release -p bench && \
+         target/release/bench` (`bench --quick` for a smoke test that writes nothing); reference floors: `openssl speed`, \
+         Debian's `argon2` CLI\n\n\
          ## Goals\n\n{}\n",
         shared::time::rfc3339_millis(shared::time::now_millis()),
         match (scale.quick, only.is_some()) {

@@ -18,7 +18,7 @@ const TOKEN_VAR: &str = "BENCH_PROBE_ID_TOKEN";
 
 /// The steps, in the order the child runs them: verification and HMAC use no
 /// randomness; the first RS256 signature is the first use of the random generator.
-pub const STEPS: [(&str, &str); 6] = [
+pub const STEPS: [(&str, &str); 8] = [
     (
         "parse_keys",
         "parse the key document (the RSA key's public half only; every function)",
@@ -34,6 +34,12 @@ pub const STEPS: [(&str, &str); 6] = [
         "first RS256 signature (first use of AWS-LC's random generator)",
     ),
     ("rs256_sign_second", "second RS256 signature"),
+    (
+        "users_client_first",
+        "the DynamoDB client, as sign-in and the other users functions build it at init (`UserStore::new`: HTTPS \
+         client, the CA bundle `SSL_CERT_FILE` names)",
+    ),
+    ("users_client_second", "… a second one in the same process"),
 ];
 
 fn micros(d: Duration) -> Value {
@@ -74,6 +80,12 @@ pub fn child() {
                 .unwrap(),
         )
     });
+    let settings = settings_with_keys("redis://127.0.0.1:6379", std::env::var(KEYS_VAR).unwrap());
+    let users_client = || {
+        let started = Instant::now();
+        drop(shared::users::UserStore::new(&settings.dynamodb, &settings.aws).expect("a DynamoDB client"));
+        started.elapsed()
+    };
     let rs256_sign_second = time(&|| {
         drop(
             tokens
@@ -90,6 +102,8 @@ pub fn child() {
             "rs256_verify": micros(rs256_verify),
             "rs256_sign_first": micros(rs256_sign_first),
             "rs256_sign_second": micros(rs256_sign_second),
+            "users_client_first": micros(users_client()),
+            "users_client_second": micros(users_client()),
         })
     );
 }
@@ -109,6 +123,7 @@ pub fn measure(runs: usize, keys_json: &str, id_token: &str) -> Result<Vec<Sampl
             .env_clear()
             .env(KEYS_VAR, keys_json)
             .env(TOKEN_VAR, id_token)
+            .envs(crate::cold_start::ca_bundle().map(|b| ("SSL_CERT_FILE", b)))
             .output()
             .map_err(|e| e.to_string())?;
         let report: Value = serde_json::from_slice(&output.stdout)

@@ -5,7 +5,8 @@ pub struct Goal {
     pub what: String,
     pub measured: String,
     pub target: String,
-    pub met: bool,
+    /// `None`: reported, not a goal.
+    pub met: Option<bool>,
 }
 
 impl Goal {
@@ -14,7 +15,17 @@ impl Goal {
             what: what.into(),
             measured: measured.into(),
             target: target.into(),
-            met,
+            met: Some(met),
+        }
+    }
+
+    /// A figure the goals table shows without holding it to a target.
+    pub fn info(what: impl Into<String>, measured: impl Into<String>, note: impl Into<String>) -> Self {
+        Goal {
+            what: what.into(),
+            measured: measured.into(),
+            target: note.into(),
+            met: None,
         }
     }
 }
@@ -74,7 +85,11 @@ pub fn goals_table(sections: &[Section]) -> String {
                 g.what.clone(),
                 g.measured.clone(),
                 g.target.clone(),
-                if g.met { "met".into() } else { "**missed**".into() },
+                match g.met {
+                    Some(true) => "met".into(),
+                    Some(false) => "**missed**".into(),
+                    None => "–".into(),
+                },
             ]
         })
         .collect();
