@@ -1,5 +1,10 @@
-//! Who is calling, as the edge saw it: kept with a session for `GET /sessions`, and
-//! the address that may receive a grace reply after a rotation.
+//! Who is calling, as the edge saw it: the address kept in a session record (shown by
+//! `GET /sessions`, and the only one that may receive a grace reply after a
+//! rotation) and the device label read from the user agent.
+
+use std::net::IpAddr;
+
+use crate::device::Device;
 
 /// The caller's source address and user agent (plain data: `http` fills it in).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -9,13 +14,30 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// 8 bytes of SHA-256 of the source address: enough to tell two addresses apart in
-    /// a session record without keeping the address itself there.
-    pub fn address_fingerprint(&self) -> [u8; 8] {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, self.ip.as_bytes());
-        let mut out = [0u8; 8];
-        out.copy_from_slice(&digest.as_ref()[..8]);
-        out
+    /// The source address as the session record keeps it: its raw bytes, 4 for IPv4,
+    /// 16 for IPv6 (the whole address: the grace check compares it exactly); empty
+    /// when the edge gave none that parses (then every such caller looks alike, as
+    /// they did when the record held a fingerprint of the text "unknown").
+    pub fn address_bytes(&self) -> Vec<u8> {
+        match self.ip.trim().parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => v4.octets().to_vec(),
+            Ok(IpAddr::V6(v6)) => v6.octets().to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The device the user agent names (see `device.rs`).
+    pub fn device(&self) -> Device {
+        Device::of(&self.user_agent)
+    }
+}
+
+/// An address as `address_bytes` kept it; `None` for an empty (or malformed) one.
+pub fn address_of(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
+        _ => None,
     }
 }
 
@@ -23,16 +45,27 @@ impl ClientInfo {
 mod tests {
     use super::*;
 
+    fn at(ip: &str) -> Vec<u8> {
+        ClientInfo {
+            ip: ip.into(),
+            user_agent: String::new(),
+        }
+        .address_bytes()
+    }
+
     #[test]
-    fn two_addresses_have_different_fingerprints_and_one_address_one() {
-        let at = |ip: &str| {
-            ClientInfo {
-                ip: ip.into(),
-                user_agent: String::new(),
-            }
-            .address_fingerprint()
-        };
-        assert_eq!(at("203.0.113.7"), at("203.0.113.7"));
+    fn an_address_is_kept_whole_and_read_back_as_it_was() {
+        assert_eq!(at("203.0.113.7"), [203, 0, 113, 7]);
         assert_ne!(at("203.0.113.7"), at("203.0.113.8"));
+        assert_eq!(at("2001:db8::1").len(), 16);
+        // Two addresses of one /64 stay apart.
+        assert_ne!(at("2001:db8::1"), at("2001:db8::2"));
+        assert_eq!(at("2001:DB8:0::1"), at("2001:db8::1"), "one address, two spellings");
+        for ip in ["203.0.113.7", "2001:db8:85a3::8a2e:370:7334", "::ffff:192.0.2.1"] {
+            assert_eq!(address_of(&at(ip)).unwrap().to_string(), ip);
+        }
+        assert_eq!(at("unknown"), Vec::<u8>::new());
+        assert_eq!(address_of(&[]), None);
+        assert_eq!(address_of(&[1, 2, 3]), None);
     }
 }

@@ -68,7 +68,8 @@ impl SessionContext {
     pub fn new(settings: Settings) -> Result<Self, ConfigError> {
         let keys = KeySet::from_json(&settings.keys_json)?;
         let tokens = Tokens::new(&settings, keys);
-        let whitelist = Whitelist::new(&settings, RedisClient::new(&settings.redis)?);
+        let refresh_kids = tokens.keys().refresh_secrets.keys().map(String::as_str);
+        let whitelist = Whitelist::new(&settings, refresh_kids, RedisClient::new(&settings.redis)?)?;
         Ok(SessionContext {
             settings,
             tokens,

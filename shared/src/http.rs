@@ -143,7 +143,7 @@ pub fn parse_bearer(value: &str) -> Option<&str> {
 
 pub use crate::client::ClientInfo;
 
-/// Longest user agent kept with a session.
+/// Longest user agent read (a session keeps only the device label made from it).
 const MAX_USER_AGENT_CHARS: usize = 256;
 
 impl ClientInfo {

@@ -7,6 +7,7 @@
 //! - [`email`], [`password`]: typed values parsed at the edge;
 //! - [`keys`], [`tokens`]: signing keys, JWKS, id and refresh tokens;
 //! - [`redis_client`], [`whitelist`]: the refresh-token whitelist in Redis (Lua);
+//!   [`client`], [`device`]: the caller's address and device label kept with a session;
 //! - [`users`]: the user store in DynamoDB (feature `users`);
 //! - [`secrets`]: the key document from Secrets Manager (feature `secrets-manager`);
 //! - [`aws`]: AWS SDK configuration from the Lambda environment (both features);
@@ -22,6 +23,7 @@ pub mod client;
 pub mod codes;
 pub mod config;
 pub mod context;
+pub mod device;
 pub mod email;
 pub mod error;
 pub mod http;

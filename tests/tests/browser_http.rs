@@ -122,18 +122,15 @@ async fn signed_up_in_cookie_mode(app: &App) -> (String, TestResponse, String) {
     (email, response, cookie)
 }
 
-/// Every field of the user's two whitelist hashes.
-async fn whitelist_state(app: &App, id_token: &str) -> Vec<BTreeMap<Vec<u8>, Vec<u8>>> {
+/// Every field of the user's whitelist hash.
+async fn whitelist_state(app: &App, id_token: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let user_id = claims_of(id_token)["sub"].as_str().unwrap().to_string();
     let mut redis = app.redis().await;
-    let mut state = vec![];
-    for key in [
-        shared::whitelist::sessions_key(&user_id),
-        shared::whitelist::metadata_key(&user_id),
-    ] {
-        state.push(redis::cmd("HGETALL").arg(key).query_async(&mut redis).await.unwrap());
-    }
-    state
+    redis::cmd("HGETALL")
+        .arg(shared::whitelist::sessions_key(&user_id))
+        .query_async(&mut redis)
+        .await
+        .unwrap()
 }
 
 async fn sign_up_sign_in_and_refresh_put_the_refresh_token_in_the_cookie_only(target: Target) {

@@ -44,11 +44,11 @@ async fn revoke_all_is_one_script_call_whatever_the_size_of_the_keyspace() {
         sessions.push(signin);
     }
     let dbsize: usize = redis::cmd("DBSIZE").query_async(&mut admin).await.unwrap();
-    // 1M unrelated keys, the user's two whitelist hashes, and what sign-up and sign-in
+    // 1M unrelated keys, the user's whitelist hash, and what sign-up and sign-in
     // count: the address's sign-up and sign-in counters, the email's sign-in backstop,
     // the verification mail's code and its two request counters (email, address).
     const COUNTERS_AND_CODE: usize = 6;
-    assert_eq!(dbsize, UNRELATED_KEYS + 2 + COUNTERS_AND_CODE);
+    assert_eq!(dbsize, UNRELATED_KEYS + 1 + COUNTERS_AND_CODE);
 
     // The script is cached on the server first (EVALSHA), as in any warm instance.
     app.sessions()

@@ -104,10 +104,9 @@ async fn concurrent_refreshes_rotate_once_and_all_get_the_same_token(target: Tar
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        shared::whitelist::id_string(&session.previous_jti).unwrap(),
-        claims_of(&token)["jti"].as_str().unwrap()
-    );
+    // The record keeps the previous jti's first 8 bytes (16 hex digits).
+    let previous: String = session.previous_jti.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(previous, claims_of(&token)["jti"].as_str().unwrap()[..16]);
     assert_eq!(
         shared::whitelist::id_string(&session.jti).unwrap(),
         claims_of(&new_token)["jti"].as_str().unwrap()
@@ -246,27 +245,18 @@ async fn sessions_end_on_their_own_and_redis_drops_the_last_one(target: Target) 
         .await
         .assert_error(401, "invalid-token");
     let mut redis = app.redis().await;
-    let (sessions_key, metadata_key) = (
-        shared::whitelist::sessions_key(&user_id),
-        shared::whitelist::metadata_key(&user_id),
-    );
-    let fields: (usize, usize) = redis::pipe()
-        .hlen(&sessions_key)
-        .hlen(&metadata_key)
+    let sessions_key = shared::whitelist::sessions_key(&user_id);
+    let fields: usize = redis::cmd("HLEN")
+        .arg(&sessions_key)
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert_eq!(
-        fields,
-        (2 + 2, 2),
-        "two sessions, the email and its verified flag; two metadata entries"
-    );
+    assert_eq!(fields, 2 + 2, "two sessions, the email and its verified flag");
 
     // When the last session ends, Redis drops the user's whitelist by itself.
     tokio::time::sleep(Duration::from_millis(4100)).await;
     let exists: usize = redis::cmd("EXISTS")
         .arg(&sessions_key)
-        .arg(&metadata_key)
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -410,7 +400,8 @@ async fn the_session_list_shows_the_users_own_sessions_and_marks_the_current_one
         assert_eq!(session["current"], current);
         assert!(session["createdAt"].as_str().unwrap().ends_with('Z'));
         assert!(session["lastUsedAt"].as_str().is_some());
-        assert_eq!(session["userAgent"], "e2e-tests/1.0");
+        // A user agent the device table does not know (see the test below for ones it does).
+        assert_eq!(session["userAgent"], "Other");
         assert_eq!(session["ipAddress"], "198.51.100.7");
     }
     app.call(Function::Sessions, bearer("GET", "/sessions", "garbage"))
@@ -459,17 +450,18 @@ async fn a_retried_session_opening_evicts_no_other_session() {
     for run in 0..2 {
         let evicted: u64 = open_session
             .key(shared::whitelist::sessions_key(&user_id))
-            .key(shared::whitelist::metadata_key(&user_id))
             .arg(&sid[..])
             .arg(&jti[..])
             .arg(now_ms)
             .arg(now_ms / 1000 + 3600)
             .arg(2)
-            .arg("kid")
+            .arg(&shared::whitelist::kid_tag(&keys().refresh_kid)[..])
             .arg(&email)
-            .arg(&[0u8][..])
-            .arg(&[0u8; 8][..])
+            .arg(0)
+            .arg(&[0u8; 2][..])
+            .arg(&[192u8, 0, 2, 1][..])
             .arg("0")
+            .arg(now_ms)
             .invoke_async(&mut redis)
             .await
             .unwrap();
@@ -480,6 +472,312 @@ async fn a_retried_session_opening_evicts_no_other_session() {
     let mut expected = vec![sid_of(&first), shared::whitelist::id_string(&sid).unwrap()];
     expected.sort();
     assert_eq!(live, expected);
+}
+
+// ---------------------------------------------------------------------------------
+// Issue 19: a user's whole whitelist is one hash whose values stay within Redis's
+// 64-byte listpack limit, whatever the address family, the user agent or the kid.
+
+/// A real browser's user agent, padded the way some are (extensions, embedded apps):
+/// 256 characters, the most the edge keeps.
+fn long_chrome_user_agent() -> String {
+    let ua = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) \
+              Chrome/131.0.0.0 Safari/537.36";
+    format!("{ua} {}", "x".repeat(256 - ua.len() - 1))
+}
+
+/// A random address of the documentation prefix 2001:db8::/32 (`prefix` fixes its
+/// first 64 bits when given).
+fn ipv6(prefix: Option<&str>) -> String {
+    let r = uuid::Uuid::new_v4();
+    let b = r.as_bytes();
+    let word = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+    let head = prefix.map_or_else(|| format!("2001:db8:{:x}:{:x}", word(0), word(2)), str::to_string);
+    format!("{head}:{:x}:{:x}:{:x}:{:x}", word(4), word(6), word(8), word(10) | 1)
+}
+
+fn ipv4() -> String {
+    let b = *uuid::Uuid::new_v4().as_bytes();
+    format!("10.{}.{}.{}", b[0], b[1], b[2] % 250 + 1)
+}
+
+/// `POST /signin` from this address with this user agent.
+async fn signin_as(app: &App, email: &str, ip: &str, user_agent: &str) -> TestResponse {
+    let body = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+    let headers = [("content-type", "application/json"), ("user-agent", user_agent)];
+    let response = app
+        .call(
+            Function::Signin,
+            request_from("POST", "/signin", &headers, Some(&body), ip),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    response
+}
+
+/// The test key document with this kid for the refresh secret (the same secret).
+fn keys_json_with_refresh_kids(kids: &[&str]) -> String {
+    let mut document: Value = serde_json::from_str(&keys_json()).unwrap();
+    let secret = document["refreshSecrets"][0]["secret"].clone();
+    document["refreshSecrets"] = kids
+        .iter()
+        .map(|kid| serde_json::json!({"kid": kid, "secret": secret}))
+        .collect();
+    document.to_string()
+}
+
+async fn app_with_refresh_kids(target: Target, kids: &[&str]) -> App {
+    let mut settings = settings_on(
+        redis_settings(target),
+        Some(env("TEST_DYNAMODB_ENDPOINT")),
+        keys_json_with_refresh_kids(kids),
+    );
+    settings.dynamodb.table = shared_table().await;
+    App::with(settings).await
+}
+
+/// `MEMORY USAGE` and `OBJECT ENCODING` of the user's whitelist, and its longest value.
+async fn whitelist_footprint(app: &App, user_id: &str) -> (u64, String, usize) {
+    let mut redis = app.redis().await;
+    let key = shared::whitelist::sessions_key(user_id);
+    let bytes: u64 = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(&key)
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let encoding: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let fields: Vec<(Vec<u8>, Vec<u8>)> = redis::cmd("HGETALL").arg(&key).query_async(&mut redis).await.unwrap();
+    let longest = fields.iter().map(|(f, v)| f.len().max(v.len())).max().unwrap_or(0);
+    (bytes, encoding, longest)
+}
+
+async fn a_users_whole_whitelist_stays_listpack_encoded_with_ipv6_long_user_agents_and_a_long_kid(target: Target) {
+    // A kid far past 64 bytes: a record keeps a 4-byte tag of it.
+    let long_kid = format!("refresh-secret-{}", "k".repeat(200));
+    let app = app_with_refresh_kids(target, &[&long_kid]).await;
+    let ua = long_chrome_user_agent();
+    let email = unique_email();
+    let body = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+    let headers = [("content-type", "application/json"), ("user-agent", ua.as_str())];
+    let signup = app
+        .call(
+            Function::Signup,
+            request_from("POST", "/signup", &headers, Some(&body), &ipv6(None)),
+        )
+        .await;
+    assert_eq!(signup.status, 201, "{signup:?}");
+    let mut sessions = vec![signup];
+    for _ in 1..app.settings.session_cap {
+        sessions.push(signin_as(&app, &email, &ipv6(None), &ua).await);
+    }
+    // Each rotated once (previous jti present), from yet another IPv6 address.
+    for session in &sessions {
+        let rotated = app.refresh_from(&session.refresh_token(), &ipv6(None)).await;
+        assert_eq!(rotated.status, 200, "{rotated:?}");
+        assert_eq!(header_kid(&rotated.refresh_token()), long_kid);
+    }
+    let user_id = user_of(&sessions[0]);
+    let (bytes, encoding, longest) = whitelist_footprint(&app, &user_id).await;
+    assert_eq!(encoding, "listpack", "{bytes} B, longest value {longest} B");
+    assert!(longest <= 64, "longest field or value: {longest} B");
+    let per_session = bytes / u64::from(app.settings.session_cap);
+    println!("IPv6, 10 sessions rotated once: {bytes} B, {per_session} B per session");
+    assert!(per_session <= 120, "{per_session} B per session");
+
+    // The same from IPv4 addresses: smaller still.
+    let email_v4 = unique_email();
+    let signup = app.signup(&email_v4, PASSWORD).await;
+    assert_eq!(signup.status, 201);
+    let mut v4_sessions = vec![signup];
+    for _ in 1..app.settings.session_cap {
+        v4_sessions.push(signin_as(&app, &email_v4, &ipv4(), &ua).await);
+    }
+    for session in &v4_sessions {
+        assert_eq!(app.refresh_from(&session.refresh_token(), &ipv4()).await.status, 200);
+    }
+    let (bytes, encoding, longest) = whitelist_footprint(&app, &user_of(&v4_sessions[0])).await;
+    assert_eq!(encoding, "listpack");
+    assert!(longest <= 64, "{longest}");
+    let per_session = bytes / u64::from(app.settings.session_cap);
+    println!("IPv4, 10 sessions rotated once: {bytes} B, {per_session} B per session");
+    assert!(per_session <= 120, "{per_session} B per session");
+}
+
+fn header_kid(token: &str) -> String {
+    decode_header(token).unwrap().kid.unwrap()
+}
+
+async fn get_sessions_names_the_device_and_the_address_that_used_it_last(target: Target) {
+    let app = App::new(target).await;
+    let (email, _) = app.new_user().await;
+    let (mac, linux) = (ipv6(None), ipv4());
+    let chrome = signin_as(&app, &email, &mac, &long_chrome_user_agent()).await;
+    let firefox = signin_as(
+        &app,
+        &email,
+        &linux,
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    )
+    .await;
+    let listed = app.list_sessions(&firefox.id_token()).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let shown = |sid: &str| {
+        listed.body["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == sid)
+            .map(|s| {
+                (
+                    s["userAgent"].as_str().unwrap().to_string(),
+                    s["ipAddress"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap()
+    };
+    let canonical = |ip: &str| ip.parse::<std::net::IpAddr>().unwrap().to_string();
+    assert_eq!(
+        shown(&sid_of(&chrome)),
+        ("Chrome 131, macOS".to_string(), canonical(&mac))
+    );
+    assert_eq!(
+        shown(&sid_of(&firefox)),
+        ("Firefox 133, Linux".to_string(), linux.clone())
+    );
+
+    // A refresh from elsewhere: the same device, the address that used it last.
+    let elsewhere = ipv6(None);
+    let rotated = app.refresh_from(&chrome.refresh_token(), &elsewhere).await;
+    assert_eq!(rotated.status, 200);
+    let listed = app.list_sessions(&firefox.id_token()).await;
+    let chrome_now = listed.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == sid_of(&chrome).as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(chrome_now["userAgent"], "Chrome 131, macOS");
+    assert_eq!(chrome_now["ipAddress"], canonical(&elsewhere));
+}
+
+async fn the_grace_reply_goes_only_to_the_rotating_address_over_ipv4_and_ipv6(target: Target) {
+    let app = App::adjusted(target, |s| s.refresh_grace = Duration::from_secs(5)).await;
+    let v6_client = ipv6(None);
+    // The thief shares the client's /64: only the whole address counts.
+    let v6_prefix = v6_client.split(':').take(4).collect::<Vec<_>>().join(":");
+    let v4_client = ipv4();
+    let v4_neighbour = {
+        let (head, last) = v4_client.rsplit_once('.').unwrap();
+        format!("{head}.{}", (last.parse::<u8>().unwrap() % 250) + 2)
+    };
+    for (client, thief) in [(v4_client, v4_neighbour), (v6_client, ipv6(Some(&v6_prefix)))] {
+        assert_ne!(client, thief);
+        let (_, signup) = app.new_user().await;
+        let rotated = app.refresh_from(&signup.refresh_token(), &client).await;
+        assert_eq!(rotated.status, 200, "{rotated:?}");
+        // The same address inside the window: the same new refresh token, byte for byte.
+        let again = app.refresh_from(&signup.refresh_token(), &client).await;
+        assert_eq!(again.status, 200, "{client}: {again:?}");
+        assert_eq!(again.refresh_token(), rotated.refresh_token(), "{client}");
+        // A neighbour inside the window: refused, and the session stays.
+        app.refresh_from(&signup.refresh_token(), &thief)
+            .await
+            .assert_error(401, "invalid-token");
+        let next = app.refresh_from(&rotated.refresh_token(), &thief).await;
+        assert_eq!(next.status, 200, "the current token still rotates: {next:?}");
+        // Now the neighbour made the last rotation: the grace reply is its alone.
+        app.refresh_from(&rotated.refresh_token(), &client)
+            .await
+            .assert_error(401, "invalid-token");
+        let again = app.refresh_from(&rotated.refresh_token(), &thief).await;
+        assert_eq!(again.refresh_token(), next.refresh_token(), "{thief}");
+    }
+}
+
+/// A grace reply re-mints the winner's token with the winner's secret, even when the
+/// instance that answers it signs with another one (a key rotation deployed in
+/// between): the record's kid tag is resolved among the secrets every instance holds.
+async fn a_grace_reply_re_mints_with_the_winners_secret_across_a_key_rotation(target: Target) {
+    let before = app_with_refresh_kids(target, &["rt-old"]).await;
+    let after = app_with_refresh_kids(target, &["rt-new", "rt-old"]).await;
+    let (_, signup) = before.new_user().await;
+    let rotated = before.refresh(&signup.refresh_token()).await;
+    assert_eq!(header_kid(&rotated.refresh_token()), "rt-old");
+    let again = after.refresh(&signup.refresh_token()).await;
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(again.refresh_token(), rotated.refresh_token());
+    let next = after.refresh(&rotated.refresh_token()).await;
+    assert_eq!(header_kid(&next.refresh_token()), "rt-new");
+}
+
+/// A record of the layout before issue 19 (56 bytes + kid; the client metadata in a
+/// second hash) is never live under this one: its token is refused and the record
+/// dropped, it is listed nowhere, and the user's other sessions are untouched. (A
+/// kid of 7 bytes makes it exactly as long as an IPv6 record of this layout.)
+async fn a_session_of_the_previous_layout_is_never_live(target: Target) {
+    let app = App::new(target).await;
+    let (_, signup) = app.new_user().await;
+    let user_id = user_of(&signup);
+    let key = shared::whitelist::sessions_key(&user_id);
+    let (old_sid, old_jti) = ([9u8; 16], [3u8; 16]);
+    let now_ms = shared::time::now_millis();
+    let old_record = {
+        let mut bytes = old_jti.to_vec();
+        bytes.extend([0u8; 16]);
+        bytes.extend(&now_ms.to_be_bytes()[2..]);
+        bytes.extend(&now_ms.to_be_bytes()[2..]);
+        bytes.extend(&((now_ms / 1000 + 3600) as u32).to_be_bytes());
+        bytes.extend([0u8; 8]);
+        bytes.extend(b"rt-2026");
+        bytes
+    };
+    let mut redis = app.redis().await;
+    let write_old = || {
+        redis::cmd("HSET")
+            .arg(&key)
+            .arg(&old_sid[..])
+            .arg(&old_record[..])
+            .clone()
+    };
+    let has_old = || redis::cmd("HEXISTS").arg(&key).arg(&old_sid[..]).clone();
+    write_old().query_async::<()>(&mut redis).await.unwrap();
+    let old_session_id = shared::whitelist::id_string(&old_sid).unwrap();
+    let whitelist = &app.sessions().whitelist;
+    assert!(!whitelist.is_live(&user_id, &old_session_id, now_ms).await.unwrap());
+    let token = app
+        .sessions()
+        .tokens
+        .mint_refresh_token(&shared::tokens::RefreshGrant {
+            user_id: user_id.clone(),
+            session_id: old_session_id,
+            jti: shared::whitelist::id_string(&old_jti).unwrap(),
+            issued_at: now_ms / 1000,
+            expires_at: now_ms / 1000 + 3600,
+            kid: keys().refresh_kid.clone(),
+        })
+        .unwrap();
+    app.refresh(&token).await.assert_error(401, "invalid-token");
+    assert!(
+        !has_old().query_async::<bool>(&mut redis).await.unwrap(),
+        "dropped by the refresh"
+    );
+
+    write_old().query_async::<()>(&mut redis).await.unwrap();
+    assert_eq!(live_sessions(&app, &user_id).await, [sid_of(&signup)]);
+    assert!(
+        !has_old().query_async::<bool>(&mut redis).await.unwrap(),
+        "dropped by the listing"
+    );
+    assert_eq!(app.refresh(&signup.refresh_token()).await.status, 200);
 }
 
 on_both_redis_modes!(
@@ -497,4 +795,9 @@ on_both_redis_modes!(
     the_authorizer_allows_only_live_sessions,
     the_session_list_shows_the_users_own_sessions_and_marks_the_current_one,
     a_token_signed_by_the_previous_key_still_verifies,
+    a_users_whole_whitelist_stays_listpack_encoded_with_ipv6_long_user_agents_and_a_long_kid,
+    get_sessions_names_the_device_and_the_address_that_used_it_last,
+    the_grace_reply_goes_only_to_the_rotating_address_over_ipv4_and_ipv6,
+    a_grace_reply_re_mints_with_the_winners_secret_across_a_key_rotation,
+    a_session_of_the_previous_layout_is_never_live,
 );

@@ -1,4 +1,7 @@
 //! `GET /sessions`: the caller's live sessions, their own marked `current`.
+//! `userAgent` is the label of the device that opened the session ("Chrome 131,
+//! macOS", `device.rs`), not the raw header: the whitelist keeps 2 bytes of it
+//! (issue 19); `ipAddress` is the address that used the session last.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -45,7 +48,7 @@ async fn list(context: &SessionContext, request: Request) -> Result<Response<Bod
                 "id": s.session_id,
                 "createdAt": rfc3339_millis(s.created_ms),
                 "lastUsedAt": rfc3339_millis(s.last_used_ms),
-                "userAgent": s.user_agent,
+                "userAgent": s.device,
                 "ipAddress": s.ip,
                 "current": s.session_id == claims.sid,
             })

@@ -16,7 +16,8 @@ local s = decode(record)
 if not is_live(s, now) then
   return 'missing'
 end
-if presented == '' or presented == s.jti or (presented == s.pjti and now - s.used <= grace) then
+if presented == '' or presented == s.jti
+    or (short_jti(presented) == s.pjti and now - s.used <= grace) then
   return 'closed'
 end
 return 'reused'

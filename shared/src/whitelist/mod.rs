@@ -1,27 +1,29 @@
 //! The refresh-token whitelist in Redis.
 //!
-//! A user's whole whitelist is two hashes under the user's hash tag, so every
-//! operation is one atomic script in one cluster slot (layout and record format in
-//! `session_record.lua`, which every session script starts with):
-//! - `sess:{<user id>}`: the user's email, and one compact record per session
-//!   (current and previous token id, created, last used, token expiry, secret kid);
-//! - `meta:{<user id>}`: per session, the source address and user agent.
+//! A user's whole whitelist is one hash, `sess:{<user id>}` (the hash tag keeps
+//! whatever else a script may touch in the same cluster slot), so every operation is
+//! one atomic script on one key (layout and record format in `session_record.lua`,
+//! which every session script starts with): the user's email, whether it is verified,
+//! the change marker, and one record of at most 64 bytes per session (current and
+//! previous token id, created, last used, token expiry, a tag of the secret's kid,
+//! flags, the device label's code, the source address), so that Redis keeps the
+//! hash in its compact listpack encoding.
 //!
-//! Both expire when the user's last session does.
+//! The key expires when the user's last session does.
 //!
 //! Redis holds no usable secret: tokens are re-minted from these values with the
 //! HMAC secret, which only the functions have.
 
 mod record;
 
-pub use record::{id_bytes, id_string, SessionRecord};
+pub use record::{id_bytes, id_string, kid_tag, SessionRecord};
 
 use std::time::Duration;
 
 use redis::{FromRedisValue, Script, ScriptInvocation, Value};
 
 use crate::client::ClientInfo;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::error::ApiError;
 use crate::redis_client::RedisClient;
 use crate::tokens::{Identity, RefreshClaims, RefreshGrant};
@@ -59,12 +61,14 @@ impl Scripts {
     }
 }
 
-/// The hash of the user's session records (and email).
+/// The user's whole whitelist: the hash of the session records (and email).
 pub fn sessions_key(user_id: &str) -> String {
     format!("sess:{{{user_id}}}")
 }
 
-/// The hash of the user's sessions' client metadata.
+/// The second hash of the layout before issue 19 (per session: flags, address, raw
+/// user agent). No script reads or writes it any more (the record holds all of it);
+/// the name stays for the tools that compare layouts (`bench/`).
 pub fn metadata_key(user_id: &str) -> String {
     format!("meta:{{{user_id}}}")
 }
@@ -99,7 +103,10 @@ pub struct SessionInfo {
     pub session_id: String,
     pub created_ms: u64,
     pub last_used_ms: u64,
-    pub user_agent: String,
+    /// The label of the device that opened it ("Chrome 131, macOS"; `device.rs`).
+    pub device: String,
+    /// The address that used it last (its last refresh, or its opening); "unknown"
+    /// when the edge gave none.
     pub ip: String,
 }
 
@@ -113,6 +120,8 @@ pub struct Whitelist {
     /// A rotation that Redis runs later than this after it was sent changes nothing
     /// (the caller has answered 503 by then; see `rotate.lua`).
     rotation_deadline: Duration,
+    /// The kids of the refresh secrets this function holds, by the tag records keep.
+    kids: Vec<([u8; 4], String)>,
 }
 
 fn new_id() -> ([u8; 16], String) {
@@ -161,9 +170,32 @@ fn number_at(values: &[Value], index: usize) -> Result<u64, ApiError> {
         .ok_or_else(|| unexpected_reply(index))
 }
 
+/// Each refresh kid with its tag; refused if two kids share one (a grace reply could
+/// not tell which secret re-mints the token).
+fn kids_by_tag<'k>(refresh_kids: impl IntoIterator<Item = &'k str>) -> Result<Vec<([u8; 4], String)>, ConfigError> {
+    let mut kids: Vec<([u8; 4], String)> = Vec::new();
+    for kid in refresh_kids {
+        let tag = kid_tag(kid);
+        if let Some((_, other)) = kids.iter().find(|(t, _)| *t == tag) {
+            return Err(ConfigError(format!(
+                "refresh secrets {other:?} and {kid:?}: their kids share a whitelist tag; rename one"
+            )));
+        }
+        kids.push((tag, kid.to_string()));
+    }
+    Ok(kids)
+}
+
 impl Whitelist {
-    pub fn new(settings: &Settings, redis: RedisClient) -> Self {
-        Whitelist {
+    /// `refresh_kids`: the kids of every refresh secret of the key document (a record
+    /// keeps only a 4-byte tag of its kid). Refused if two of them share a tag.
+    pub fn new<'k>(
+        settings: &Settings,
+        refresh_kids: impl IntoIterator<Item = &'k str>,
+        redis: RedisClient,
+    ) -> Result<Self, ConfigError> {
+        let kids = kids_by_tag(refresh_kids)?;
+        Ok(Whitelist {
             redis,
             scripts: Scripts::new(),
             session_cap: settings.session_cap,
@@ -173,14 +205,27 @@ impl Whitelist {
             // Half the response timeout: the reply of a script that ran in time still
             // has the other half to arrive before the client gives up on it.
             rotation_deadline: settings.redis.response_timeout / 2,
-        }
+            kids,
+        })
+    }
+
+    /// The kid a record's tag stands for, among the secrets this function holds.
+    fn kid_of(&self, tag: &[u8]) -> Result<String, ApiError> {
+        self.kids
+            .iter()
+            .find(|(t, _)| t[..] == *tag)
+            .map(|(_, kid)| kid.clone())
+            .ok_or_else(|| {
+                tracing::error!("refresh secret of a live session is no longer configured");
+                ApiError::internal("a session's refresh secret is no longer configured")
+            })
     }
 
     pub fn redis(&self) -> &RedisClient {
         &self.redis
     }
 
-    /// Runs one session script on the user's two keys; `args` appends its ARGV.
+    /// Runs one session script on the user's key; `args` appends its ARGV.
     async fn run_script<T: FromRedisValue>(
         &self,
         operation: &'static str,
@@ -191,7 +236,6 @@ impl Whitelist {
         self.redis
             .run(operation, |mut connection| {
                 let mut invocation = script.key(sessions_key(user_id));
-                invocation.key(metadata_key(user_id));
                 args(&mut invocation);
                 async move { invocation.invoke_async(&mut connection).await }
             })
@@ -230,7 +274,7 @@ impl Whitelist {
         } else {
             0
         };
-        let metadata = record::encode_metadata(client, flags);
+        let device = client.device().encode();
         let evicted: i64 = self
             .run_script("open_session", &self.scripts.open_session, user_id, |invocation| {
                 invocation
@@ -240,10 +284,11 @@ impl Whitelist {
                     .arg(grant.expires_at)
                     .arg(self.session_cap);
                 invocation
-                    .arg(kid)
+                    .arg(&kid_tag(kid)[..])
                     .arg(&identity.email)
-                    .arg(&metadata[..])
-                    .arg(&client.address_fingerprint()[..])
+                    .arg(u32::from(flags))
+                    .arg(&device[..])
+                    .arg(&client.address_bytes()[..])
                     .arg(if identity.email_verified { "1" } else { "0" })
                     .arg(proof_read_ms);
             })
@@ -275,7 +320,7 @@ impl Whitelist {
     ) -> Result<Rotation, ApiError> {
         let (sid, presented) = (id_of(&claims.sid)?, id_of(&claims.jti)?);
         let new_jti = *uuid::Uuid::new_v4().as_bytes();
-        let address = client.address_fingerprint();
+        let address = client.address_bytes();
         let reply: Vec<Value> = self
             .run_script("rotate", &self.scripts.rotate, &claims.sub, |invocation| {
                 invocation
@@ -286,7 +331,10 @@ impl Whitelist {
                 invocation
                     .arg(self.refresh_ttl.as_millis() as u64)
                     .arg(self.session_lifetime.as_millis() as u64);
-                invocation.arg(self.grace.as_millis() as u64).arg(kid).arg(&address[..]);
+                invocation
+                    .arg(self.grace.as_millis() as u64)
+                    .arg(&kid_tag(kid)[..])
+                    .arg(&address[..]);
                 // Taken as the command is sent (each attempt anew).
                 invocation.arg(crate::time::now_millis() + self.rotation_deadline.as_millis() as u64);
             })
@@ -300,7 +348,7 @@ impl Whitelist {
                     jti: id_at(values, 1)?,
                     issued_at: number_at(values, 2)?,
                     expires_at: number_at(values, 3)?,
-                    kid: string_at(values, 4)?,
+                    kid: self.kid_of(&bytes_at(values, 4)?)?,
                 },
                 Identity {
                     email: string_at(values, 5)?,
@@ -428,15 +476,15 @@ impl Whitelist {
             })
             .await?;
         let mut sessions = flat
-            .chunks(4)
+            .chunks(2)
             .map(|row| {
-                let (ip, user_agent) = record::decode_metadata(&bytes_at(row, 3)?);
+                let record = SessionRecord::decode(&bytes_at(row, 1)?).ok_or_else(|| unexpected_reply(1))?;
                 Ok(SessionInfo {
                     session_id: id_at(row, 0)?,
-                    created_ms: number_at(row, 1)?,
-                    last_used_ms: number_at(row, 2)?,
-                    user_agent,
-                    ip,
+                    created_ms: record.created_ms,
+                    last_used_ms: record.used_ms,
+                    device: record.device.label(),
+                    ip: record.address.map_or_else(|| "unknown".to_string(), |a| a.to_string()),
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
@@ -470,5 +518,25 @@ impl Whitelist {
             .session(user_id, session_id)
             .await?
             .is_some_and(|s| s.is_live(now_ms)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_refresh_kids_with_one_tag_are_refused() {
+        assert_eq!(kids_by_tag(["rt-2026-11", "rt-2026-08"]).unwrap().len(), 2);
+        // Two kids whose 4-byte tags collide (a birthday search finds a pair).
+        let mut seen = std::collections::HashMap::new();
+        let (a, b) = (0u32..)
+            .find_map(|i| {
+                let kid = format!("k{i}");
+                seen.insert(kid_tag(&kid), kid.clone()).map(|other| (other, kid))
+            })
+            .unwrap();
+        let refused = kids_by_tag([a.as_str(), b.as_str()]).unwrap_err();
+        assert!(refused.0.contains("share a whitelist tag"), "{refused}");
     }
 }

@@ -1,16 +1,17 @@
 -- Opens a session, evicting the least recently used ones beyond the cap, atomically.
 -- (session_record.lua, prepended, describes KEYS and the record.)
--- ARGV: sid, jti (16 raw bytes each), now_ms, exp_s, cap, kid, email, metadata,
---       addr (8 bytes: the opening address, the first one entitled to a grace reply),
---       verified ('1' when the email is verified), proof_ms (when the proof of identity
---       was read: a password hash, a user record)
+-- ARGV: sid, jti (16 raw bytes each), now_ms, exp_s, cap, kid (its 4-byte tag),
+--       email, flags (a number: bit 1 = opened with a second factor),
+--       device (2 bytes), addr (the opening address, raw: the first one entitled to
+--       a grace reply), verified ('1' when the email is verified), proof_ms (when the
+--       proof of identity was read: a password hash, a user record)
 -- Returns the number of sessions evicted, or -1 when the user's credentials or
 -- sessions changed after the proof was read (nothing is opened).
 local sid, jti, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local exp, cap, kid = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 
 local changed = redis.call('HGET', KEYS[1], CHANGED)
-if changed and tonumber(changed) > tonumber(ARGV[11]) then
+if changed and tonumber(changed) > tonumber(ARGV[12]) then
   return -1
 end
 
@@ -28,9 +29,9 @@ while #live - evicted >= cap do
   forget(live[evicted].sid)
 end
 
-local record = { jti = jti, pjti = string.rep('\0', 16), created = now, used = now, exp = exp,
-                 addr = ARGV[9], kid = kid }
-redis.call('HSET', KEYS[1], sid, encode(record), EMAIL, ARGV[7], VERIFIED, ARGV[10])
-redis.call('HSET', KEYS[2], sid, ARGV[8])
+local record = { jti = jti, pjti = string.rep('\0', PJTI_BYTES), created = now, used = now,
+                 exp = exp, kid = kid, flags = tonumber(ARGV[8]), device = ARGV[9],
+                 addr = ARGV[10] }
+redis.call('HSET', KEYS[1], sid, encode(record), EMAIL, ARGV[7], VERIFIED, ARGV[11])
 keep_until(exp * 1000)
 return evicted

@@ -1,5 +1,5 @@
 -- Removes every session of one user in one round trip: the user's whole whitelist
--- is its two keys, so the cost never depends on the size of the keyspace (no SCAN,
+-- is its one key, so the cost never depends on the size of the keyspace (no SCAN,
 -- no KEYS). (session_record.lua, prepended, describes KEYS.)
 -- ARGV: now_ms. Returns the number of live sessions removed (for the security log).
 -- Only the "changed" marker stays, for a minute: a sign-in in flight cannot open a
@@ -11,7 +11,7 @@ for i = 1, #flat, 2 do
     live = live + 1
   end
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], CHANGED, now)
 redis.call('PEXPIRE', KEYS[1], CHANGED_MARKER_MS)
 return live

@@ -2,14 +2,15 @@
 -- wins; Redis runs scripts one at a time, so there is no interleaving to guard.
 -- (session_record.lua, prepended, describes KEYS and the record.)
 -- ARGV: sid, presented_jti, new_jti (16 raw bytes each), now_ms, refresh_ttl_ms,
---       session_lifetime_ms, grace_ms, kid, addr (8 bytes), deadline_ms
--- Returns {outcome, jti, iat, exp, kid, email, verified, otp} where otp is 1 when the
--- session was opened with a second factor (bit 1 of its metadata's flags byte), and outcome is
+--       session_lifetime_ms, grace_ms, kid (its 4-byte tag), addr (the caller's
+--       address, raw: 4 or 16 bytes, or empty), deadline_ms
+-- Returns {outcome, jti, iat, exp, kid (tag), email, verified, otp} where otp is 1
+-- when the session was opened with a second factor (bit 1 of its flags), and outcome is
 --   'rotated'  the presented jti was current; the session moved to new_jti;
 --   'grace'    the presented jti was rotated out at most grace_ms ago by a caller
---              from the same address: it gets the winner's grant (same
---              jti/iat/exp/kid), so a client that fired several refreshes at once
---              is not logged out;
+--              from the same address (the record keeps the whole address, compared
+--              byte for byte): it gets the winner's grant (same jti/iat/exp/kid), so
+--              a client that fired several refreshes at once is not logged out;
 -- or {'missing'} (no such session, or past its absolute lifetime),
 --    {'late'}    Redis ran this after deadline_ms (Redis's clock): the function has
 --                already answered 503, so nothing may change (a rotation the client
@@ -32,25 +33,26 @@ if not found[1] then
   return {'missing'}
 end
 local s, email, verified = decode(found[1]), found[2], found[3] or '0'
-local metadata = redis.call('HGET', KEYS[2], sid)
-local otp = metadata and (string.byte(metadata, 1) % 2) or 0
-
--- Rotation never extends a session past its absolute lifetime.
-local exp = math.floor(math.min(now + ttl, s.created + lifetime) / 1000)
+-- Rotation never extends a session past its absolute lifetime. (A record of the
+-- previous layout is never live: `s.current` is false.)
+local exp = s.current and math.floor(math.min(now + ttl, s.created + lifetime) / 1000) or 0
 if not is_live(s, now) or exp * 1000 <= now then
   forget(sid)
   drop_if_empty()
   return {'missing'}
 end
+local otp = s.flags % 2
 
 if presented == s.jti then
-  s.pjti, s.jti, s.used, s.exp, s.kid, s.addr = presented, new_jti, now, exp, kid, addr
+  -- The flags and the device that opened the session stay; the address is the
+  -- rotating caller's, the only one a grace reply may go to.
+  s.pjti, s.jti, s.used, s.exp, s.kid, s.addr = short_jti(presented), new_jti, now, exp, kid, addr
   redis.call('HSET', KEYS[1], sid, encode(s))
   keep_until(exp * 1000)
   return {'rotated', new_jti, math.floor(now / 1000), exp, kid, email, verified, otp}
 end
 
-if presented == s.pjti and now - s.used <= grace then
+if short_jti(presented) == s.pjti and now - s.used <= grace then
   if addr ~= s.addr then
     return {'other_address'}
   end
