@@ -66,13 +66,6 @@ pub fn sessions_key(user_id: &str) -> String {
     format!("sess:{{{user_id}}}")
 }
 
-/// The second hash of the layout before issue 19 (per session: flags, address, raw
-/// user agent). No script reads or writes it any more (the record holds all of it);
-/// the name stays for the tools that compare layouts (`bench/`).
-pub fn metadata_key(user_id: &str) -> String {
-    format!("meta:{{{user_id}}}")
-}
-
 /// A token's session or token id as Redis keeps it; anything we did not mint is an
 /// invalid token.
 fn id_of(id: &str) -> Result<[u8; 16], ApiError> {
@@ -421,11 +414,22 @@ impl Whitelist {
 
     /// Removes every session of the user in one round trip; returns how many were live.
     pub async fn revoke_all(&self, user_id: &str, now_ms: u64) -> Result<u64, ApiError> {
-        let removed: u64 = self
+        self.revoke(user_id, &[], now_ms).await
+    }
+
+    /// The same, asked by one of the user's sessions (`POST /revoke-all`): 401 if that
+    /// session is no longer live, checked by the same script (one round trip).
+    pub async fn revoke_all_from(&self, user_id: &str, session_id: &str, now_ms: u64) -> Result<u64, ApiError> {
+        self.revoke(user_id, &id_of(session_id)?, now_ms).await
+    }
+
+    async fn revoke(&self, user_id: &str, asking: &[u8], now_ms: u64) -> Result<u64, ApiError> {
+        let removed: i64 = self
             .run_script("revoke_all", &self.scripts.revoke_all, user_id, |invocation| {
-                invocation.arg(now_ms);
+                invocation.arg(now_ms).arg(asking);
             })
             .await?;
+        let removed = u64::try_from(removed).map_err(|_| ApiError::InvalidToken)?;
         crate::metrics::count(crate::metrics::Metric::RevokeAll);
         tracing::warn!(
             security_event = "revoke_all",
