@@ -328,7 +328,10 @@ pub async fn run(scale: Scale, target: Option<SignInTarget<'_>>, record: &mut Re
                 "**Reading.** A sign-in takes {} at p50: {:.2}× its floor of {} (argon2id by {by}, {}, + PING {}; \
                  against the reference CLI alone, as the issue words the floor, {:.2}×). The service's own argon2id \
                  verification (the RustCrypto `argon2` crate, on tokio's blocking pool) takes {}, {:.2}× the C \
-                 reference's; the user's GetItem takes {} against DynamoDB Local (a Java process sharing this machine's \
+                 reference's: the CLI maps its 19 MiB afresh in each process and faults every page in (so did the \
+                 service until 2026-12-06: 38 ms then), while the service reuses one instance's working memory \
+                 (`shared/src/password.rs`), and Debian builds the CLI from the portable C code while the crate uses \
+                 AVX2 where the CPU has it. The user's GetItem takes {} against DynamoDB Local (a Java process sharing this machine's \
                  two cores; in AWS a GetItem is a network round trip of a few milliseconds); the rest, about {} (p50s do \
                  not add up exactly), is the sign-in limiter's and the session's Redis scripts, the RS256 id token and \
                  the edge.{}",
@@ -373,7 +376,7 @@ pub async fn run(scale: Scale, target: Option<SignInTarget<'_>>, record: &mut Re
     let at_512 = verifies.p50().as_secs_f64() * 1769.0 / 512.0;
     section.text(format!(
         "Sizing: a Lambda instance serves one request at a time, so a sign-in needs {:.0} ms of one full core here, \
-         and 19 MiB (m = 19456 KiB) on top of the function's resident memory for the hash's duration. Lambda gives CPU \
+         and 19 MiB (m = 19456 KiB) of working memory, which each instance keeps once it has hashed. Lambda gives CPU \
          in proportion to memory (1,769 MB = one vCPU): at the 512 MB template.yaml gives sign-up and sign-in, expect \
          about {:.0} ms per hash or verify (CPU-bound, so roughly ×{:.1}), well inside their 5 s timeout. This cost is \
          deliberate: it is what makes a leaked hash expensive to crack.",
