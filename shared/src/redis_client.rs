@@ -7,16 +7,44 @@
 //! paused costs a fast 503, never a hung invocation.
 
 use std::future::Future;
+use std::ops::Deref;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, TlsCertificates, Value};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Script, TlsCertificates, Value};
 use tokio::sync::OnceCell;
 
 use crate::config::{check_redis_url, ConfigError, RedisSettings};
 use crate::error::ApiError;
+
+/// A Lua script whose SHA-1 (what EVALSHA names it by) is computed on first use,
+/// not when the function starts: each function builds every script of its context
+/// but runs few of them, and hashing them all took about a third of a millisecond of
+/// every cold start (BENCHMARKS.md, section 5).
+pub struct LazyScript {
+    code: &'static str,
+    script: OnceLock<Script>,
+}
+
+impl LazyScript {
+    pub const fn new(code: &'static str) -> Self {
+        LazyScript {
+            code,
+            script: OnceLock::new(),
+        }
+    }
+}
+
+impl Deref for LazyScript {
+    type Target = Script;
+
+    fn deref(&self) -> &Script {
+        self.script.get_or_init(|| Script::new(self.code))
+    }
+}
 
 /// A connection of either kind; both multiplex, so clones share one socket per node.
 #[derive(Clone)]

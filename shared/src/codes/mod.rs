@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use redis::{Script, Value};
+use redis::Value;
 
 use crate::error::ApiError;
-use crate::redis_client::RedisClient;
+use crate::redis_client::{LazyScript, RedisClient};
 
 /// Wrong tries that burn a code.
 pub const MAX_TRIES: u32 = 5;
@@ -48,8 +48,8 @@ fn key(purpose: Purpose, subject: &str) -> String {
 
 pub struct Codes {
     key: aws_lc_rs::hmac::Key,
-    store: Script,
-    redeem: Script,
+    store: LazyScript,
+    redeem: LazyScript,
 }
 
 /// 8 uniformly random digits from the OS generator (the modulo bias of a 64-bit
@@ -64,8 +64,8 @@ impl Codes {
     pub fn new(key: aws_lc_rs::hmac::Key) -> Self {
         Codes {
             key,
-            store: Script::new(include_str!("store_code.lua")),
-            redeem: Script::new(include_str!("redeem_code.lua")),
+            store: LazyScript::new(include_str!("store_code.lua")),
+            redeem: LazyScript::new(include_str!("redeem_code.lua")),
         }
     }
 

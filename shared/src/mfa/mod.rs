@@ -14,11 +14,10 @@ use std::time::Duration;
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use base64::Engine;
-use redis::Script;
 use totp_rs::{Algorithm, Secret, Totp};
 
 use crate::error::ApiError;
-use crate::redis_client::RedisClient;
+use crate::redis_client::{LazyScript, RedisClient};
 
 /// Wrong codes that burn an mfaToken.
 pub const MAX_TRIES: u32 = 5;
@@ -42,7 +41,7 @@ pub struct Mfa {
     /// Keys of the recovery codes' hashes; the first is current.
     recovery_keys: Vec<aws_lc_rs::hmac::Key>,
     issuer: String,
-    token_script: Script,
+    token_script: LazyScript,
 }
 
 fn random<const N: usize>() -> Result<[u8; N], ApiError> {
@@ -89,7 +88,7 @@ impl Mfa {
             keys,
             recovery_keys,
             issuer: host.to_string(),
-            token_script: Script::new(include_str!("mfa_token.lua")),
+            token_script: LazyScript::new(include_str!("mfa_token.lua")),
         })
     }
 

@@ -18,11 +18,11 @@ use redis::Script;
 
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::redis_client::RedisClient;
+use crate::redis_client::{LazyScript, RedisClient};
 
 /// One check-and-count script, shared by every limit.
-fn check_and_count_script() -> Script {
-    Script::new(include_str!("check_and_count.lua"))
+fn check_and_count_script() -> LazyScript {
+    LazyScript::new(include_str!("check_and_count.lua"))
 }
 
 /// Counters keyed by the caller's address, email, or both (the email's hash tag).
@@ -65,7 +65,7 @@ fn address_counter(purpose: &str, ip: &str, limit: u32) -> Counter {
 
 /// Sign-in attempts (and every other guess at a user's password).
 pub struct SignInLimiter {
-    script: Script,
+    script: LazyScript,
     per_email_and_address: u32,
     per_address: u32,
     per_email: u32,
@@ -128,7 +128,7 @@ impl SignInLimiter {
 
 /// Sign-ups per source address: each costs an argon2 hash and a DynamoDB write.
 pub struct SignUpLimiter {
-    script: Script,
+    script: LazyScript,
     per_address: u32,
     window: Duration,
 }
@@ -153,8 +153,8 @@ impl SignUpLimiter {
 /// Requests for emailed codes, per email (whether or not it has an account: the
 /// answer must not tell) and per source address.
 pub struct CodeLimiter {
-    script: Script,
-    refund: Script,
+    script: LazyScript,
+    refund: LazyScript,
     per_email: u32,
     per_address: u32,
     window: Duration,
@@ -164,7 +164,7 @@ impl CodeLimiter {
     pub fn new(settings: &Settings) -> Self {
         CodeLimiter {
             script: check_and_count_script(),
-            refund: Script::new(include_str!("refund.lua")),
+            refund: LazyScript::new(include_str!("refund.lua")),
             per_email: settings.code_limit_per_email,
             per_address: settings.code_limit_per_ip,
             window: settings.code_window,

@@ -25,25 +25,25 @@ use redis::{FromRedisValue, Script, ScriptInvocation, Value};
 use crate::client::ClientInfo;
 use crate::config::{ConfigError, Settings};
 use crate::error::ApiError;
-use crate::redis_client::RedisClient;
+use crate::redis_client::{LazyScript, RedisClient};
 use crate::tokens::{Identity, RefreshClaims, RefreshGrant};
 
 /// The Lua scripts, loaded once per instance (EVALSHA, with EVAL on first use).
 struct Scripts {
-    open_session: Script,
-    rotate: Script,
-    close_session: Script,
-    revoke_all: Script,
-    revoke_others: Script,
-    set_identity: Script,
-    list_sessions: Script,
+    open_session: LazyScript,
+    rotate: LazyScript,
+    close_session: LazyScript,
+    revoke_all: LazyScript,
+    revoke_others: LazyScript,
+    set_identity: LazyScript,
+    list_sessions: LazyScript,
 }
 
 /// Each session script is `session_record.lua` (the layout and its helpers) followed
 /// by its own body.
 macro_rules! session_script {
     ($file:literal) => {
-        Script::new(concat!(include_str!("session_record.lua"), "\n", include_str!($file)))
+        LazyScript::new(concat!(include_str!("session_record.lua"), "\n", include_str!($file)))
     };
 }
 
