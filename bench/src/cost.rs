@@ -51,8 +51,9 @@ const HTTP_API_REQUEST: Price = Price {
     what: "API Gateway HTTP API requests (first 300M a month; metered per 512 KB)",
     value: 1.00,
     unit: "per 1M requests",
-    source: "aws.amazon.com/api-gateway/pricing as quoted by awsforengineers.com (2025-05-19) and go-cloud.io (2026); \
-             the stored copy of AWS's page shows the free tier but not the rate",
+    source: "AWS's whitepaper \"Best Practices for Designing Amazon API Gateway Private APIs and Private Integration\", \
+             Cost optimization, table 4 (docs.aws.amazon.com, read 2026-12-06: us-east-1, first 300M requests a month); \
+             also api-evangelist's transcription of aws.amazon.com/api-gateway/pricing of 2026-09-20",
 };
 const VALKEY_GB_HOUR: Price = Price {
     what: "ElastiCache Serverless for Valkey, data stored (metered at 100 MB at least)",
