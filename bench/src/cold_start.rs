@@ -505,9 +505,11 @@ pub async fn run(scale: Scale, bin_dir: &Path, mut services: Services<'_>, recor
     );
     if let Some((without, with)) = &without_bundle {
         section.text(format!(
-            "`SSL_CERT_FILE` (template.yaml) at work: sign-in's initialization took {} at p50 without it and {} with it \
-             ({runs} runs each, alternating). Without it rustls-native-certs reads the bundle and then every file of the \
-             certificate directory (on this machine, /etc/ssl/certs: a bundle plus one file per CA), and parses them all.",
+            "`SSL_CERT_FILE` (template.yaml): sign-in's initialization took {} at p50 without it and {} with it \
+             ({runs} runs each, alternating). The AWS SDK clients no longer read it (they trust the Amazon Trust \
+             Services roots compiled into `shared/src/aws.rs`); until 2026-12-06 they read that bundle, and without \
+             the setting every file of the certificate directory too, about 1 ms and 3 ms of every start-up. Only \
+             Redis's TLS client (`rediss://`) reads it now, when it connects.",
             fmt_ms(without.p50()),
             fmt_ms(with.p50()),
         ));
@@ -605,9 +607,10 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
             let (parse, import) = (step(probe, "parse_keys").p50(), step(probe, "rsa_private_import").p50());
             text.push_str(&format!(
                 "Initialization of the Redis and key functions takes {min:.1}–{max:.1}× the hello-world's {}: parsing the \
-                 key document ({} in the probe; it reads the RSA key's public half straight from the private key's DER, \
-                 and only refresh, sign-in and sign-up import the key pair, {} more, because they sign), JSON logging and a \
-                 larger binary to map (the sizes below). None of them opens a Redis connection before its first request. ",
+                 key document ({} in the probe; it reads the RSA key's public half straight from the private key's DER; \
+                 refresh imports the key pair at start-up, {} more, AWS-LC checking the key, while sign-in and sign-up \
+                 import it beside their first password hash, where it costs no time), JSON logging and a larger binary to \
+                 load and relocate (the sizes below). Lua scripts are hashed on first use, not at start-up. None of them opens a Redis connection before its first request. ",
                 fmt_ms(hello.init.p50()),
                 fmt_us(parse),
                 fmt_us(import),
@@ -634,11 +637,11 @@ fn reading(measured: &[Measured], probe: &[Samples]) -> String {
             text.push_str(&format!(
                 "The functions that read users (sign-up, sign-in, account, recovery, email, mfa, admin) also build the \
                  AWS SDK's DynamoDB client during init ({} for sign-in against the hello-world's {}): in the probe that \
-                 client takes {} in a fresh process and {} the second time, the difference being what is done once per \
-                 process, mostly reading and parsing the CA bundle `SSL_CERT_FILE` names (the paragraph after the table \
-                 shows what the setting is worth). That is in `shared/` and the SDK, not in the build: a client built on \
-                 first use instead of at init, or compiled-in roots (webpki-roots) instead of the bundle, would take it \
-                 out of init. ",
+                 client takes {} in a fresh process and {} the second time: the SDK parses its endpoint tables (a JSON \
+                 document of partitions and regions, per client) and sets up TLS once per process, with the five Amazon \
+                 Trust Services roots compiled in instead of the system's bundle (which took about 1 ms until \
+                 2026-12-06). The functions that mail build a second client, for SES. What remains is the SDK's own \
+                 start-up work; a client built on first use would only move it into the first request. ",
                 fmt_ms(signin.init.p50()),
                 fmt_ms(hello.init.p50()),
                 fmt_us(first),

@@ -888,7 +888,7 @@ pub async fn run(
 
     section.text(format!(
         "The service signs as cheaply as AWS-LC allows: it imports its RSA key pair once per instance (`shared/src/keys.rs`, \
-         a `OnceLock` filled at start-up by `Tokens::ready_to_sign`) and signs the JWS itself (`sign_rs256` in \
+         a `OnceLock` filled once by `Tokens::ready_to_sign`) and signs the JWS itself (`sign_rs256` in \
          `shared/src/tokens.rs`), so its id token costs {} where AWS-LC's bare signature with the same key pair costs {} \
          (the difference, {}, is the claims' JSON, base64url and a uuid). jsonwebtoken instead re-imports and checks the \
          private key inside every signature ({} alone), {} in all. What is left between AWS-LC's signature and the fastest \

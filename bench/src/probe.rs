@@ -25,7 +25,7 @@ pub const STEPS: [(&str, &str); 8] = [
     ),
     (
         "rsa_private_import",
-        "import the RSA signing key pair (`ready_to_sign`: refresh, sign-in, sign-up only)",
+        "import the RSA signing key pair (`ready_to_sign`: refresh at start-up; sign-in and sign-up beside their first password hash)",
     ),
     ("hs256_sign", "first HS256 signature"),
     ("rs256_verify", "first RS256 verification"),

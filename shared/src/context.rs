@@ -107,7 +107,9 @@ pub struct AccountContext {
 #[cfg(feature = "users")]
 impl AccountContext {
     pub async fn new(settings: Settings) -> Result<Self, ConfigError> {
-        let sessions = SessionContext::new(settings)?.ready_to_sign()?;
+        // No id-token signing key here: of these functions only sign-in and sign-up sign,
+        // and they import it beside their first password hash (`api::while_ready_to_sign`).
+        let sessions = SessionContext::new(settings)?;
         let settings = &sessions.settings;
         Ok(AccountContext {
             users: crate::users::UserStore::new(&settings.dynamodb, &settings.aws)?,

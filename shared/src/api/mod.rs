@@ -34,6 +34,22 @@ use crate::error::ApiError;
 use crate::http::{bearer_token, has_no_body, json_object, json_response, no_content, Fields};
 use crate::tokens::{IdClaims, Identity, RefreshGrant, TokenPair};
 
+/// Runs `password_work` (an argon2id hash or verification: tens of milliseconds on
+/// the blocking pool) while this thread imports the id-token signing key the first
+/// time (about 0.3 ms: AWS-LC checks the key). Sign-in and sign-up import it here,
+/// beside their first password, instead of at start-up, where it would lengthen every
+/// cold start; refresh, whose requests hash nothing, imports it at start-up.
+pub(crate) async fn while_ready_to_sign<T>(
+    sessions: &SessionContext,
+    password_work: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    // `join!` polls the password work first: it hands the hash to the blocking pool
+    // and waits, and the import then runs beside it.
+    let (outcome, ready) = tokio::join!(password_work, async { sessions.tokens.ready_to_sign() });
+    ready.map_err(|e| ApiError::internal(format!("id-token signing key: {e}")))?;
+    outcome
+}
+
 /// The claims of the request's bearer id token, only while its session is live: an
 /// id token outlives a sign-out until its `exp`, but no endpoint of this service
 /// honours it after (one HGET, as the authorizer does).

@@ -40,7 +40,9 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
     // Unknown emails verify a dummy hash: same cost, same answer as a wrong password.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     // A disabled user gets the same answer as a wrong password: it reveals nothing.
-    let user = match (crate::password::verify(&password, stored_hash).await?, user) {
+    let verified =
+        super::while_ready_to_sign(&context.sessions, crate::password::verify(&password, stored_hash)).await?;
+    let user = match (verified, user) {
         (true, Some(user)) if !user.disabled => user,
         _ => {
             metrics::count(Metric::SignIn("failure"));

@@ -26,7 +26,7 @@ pub async fn handle(context: &AccountContext, request: Request) -> Result<Respon
         .attempt(sessions.whitelist.redis(), &client.ip)
         .await?;
 
-    let password_hash = crate::password::hash(&password).await?;
+    let password_hash = super::while_ready_to_sign(&context.sessions, crate::password::hash(&password)).await?;
     let user_id = uuid::Uuid::new_v4().to_string();
     let now_ms = now_millis();
 
