@@ -85,7 +85,7 @@ pub struct SigningKey {
     pub algorithm: Algorithm,
     pub encoding: EncodingKey,
     /// For RS256: the key pair, imported once, and only by the functions that sign
-    /// (`rsa_key_pair`, called at start-up by `Tokens::ready_to_sign`; about 0.4 ms). jsonwebtoken would import and check the
+    /// (`rsa_key_pair`, called by `Tokens::ready_to_sign`: at start-up in refresh, beside the first password hash in sign-in and sign-up; about 0.3 ms). jsonwebtoken would import and check the
     /// private key again inside every signature, about half of its cost.
     rsa_key_pair: OnceLock<aws_lc_rs::signature::RsaKeyPair>,
 }

@@ -111,8 +111,11 @@ impl Tokens {
         &self.keys
     }
 
-    /// Imports the id-token signing key now (at start-up, in the functions that sign),
-    /// so that an unusable key fails the instance's initialization, not a request.
+    /// Imports the id-token signing key now, once: refresh does it at start-up, so that
+    /// an unusable key fails the instance's initialization; sign-in and sign-up beside
+    /// their first password hash (`api::while_ready_to_sign`), where a key that AWS-LC
+    /// refuses fails that request (500, cause logged). A key that does not even parse
+    /// fails every function's start-up (`KeySet::from_json`).
     pub fn ready_to_sign(&self) -> Result<(), ConfigError> {
         self.keys.id_signing.rsa_key_pair().map(|_| ())
     }
