@@ -39,6 +39,7 @@ use crate::tokens::{IdClaims, Identity, RefreshGrant, TokenPair};
 /// time (about 0.3 ms: AWS-LC checks the key). Sign-in and sign-up import it here,
 /// beside their first password, instead of at start-up, where it would lengthen every
 /// cold start; refresh, whose requests hash nothing, imports it at start-up.
+#[cfg(feature = "users")]
 pub(crate) async fn while_ready_to_sign<T>(
     sessions: &SessionContext,
     password_work: impl std::future::Future<Output = Result<T, ApiError>>,
