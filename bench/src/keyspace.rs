@@ -1,5 +1,5 @@
 //! (2) Revoke-all as the keyspace grows: 10 sessions of one user among 10k, 100k and
-//! 1M unrelated keys, our layout (one script deleting the user's own two keys) beside the
+//! 1M unrelated keys, our layout (one script deleting the user's own key) beside the
 //! tutorial's (`{uid}:{jti}` keys found by `SCAN MATCH uid* COUNT 5`, one `DEL` per
 //! key, as memrizr's `DeleteUserRefreshTokens` does).
 
@@ -199,7 +199,7 @@ pub async fn run(scale: Scale) -> Section {
     section.text(format!(
         "One user's {USER_SESSIONS} sessions among N unrelated keys (loaded with pipelines; one redis-server per size, \
          ours measured round-robin across them). Ours: \
-         `Whitelist::revoke_all`, one `EVALSHA` of `revoke_all.lua`, which deletes the user's two hashes and leaves a \
+         `Whitelist::revoke_all`, one `EVALSHA` of `revoke_all.lua`, which deletes the user's one hash and leaves a \
          one-minute marker (removed after each timed call, so that the keyspace stays N keys) \
          (the handler adds a constant RS256 verification, see section 1). Tutorial: the same {USER_SESSIONS} tokens as \
          `{{uid}}:{{jti}}` keys, removed by `SCAN cursor MATCH uid* COUNT 5` until the cursor is 0 and one `DEL` per key found."
@@ -245,7 +245,7 @@ pub async fn run(scale: Scale) -> Section {
         ]],
     );
     section.text(format!(
-        "**Reading.** Ours deletes the user's own two keys, whose names it knows: its time does not depend on the rest of \
+        "**Reading.** Ours deletes the user's own key, whose name it knows: its time does not depend on the rest of \
          the keyspace ({} from {} to {} keys; the variation is noise). The tutorial's revoke-all walks the whole keyspace \
          five buckets at a time, one round trip each: {} SCAN calls at {} keys, and it grows with the keyspace ({}).",
         fmt_ratio(ours_growth),

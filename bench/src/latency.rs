@@ -841,8 +841,8 @@ pub async fn run(
     reading.push_str(&format!(
         "Sign-out and revoke-all are held to one bare loopback round trip ({} and {} here, each measured alongside) plus \
          the check they must do (an HMAC verification, {}; an RSA verification, {}), so everything else they do shows: \
-         the script's own work inside Redis (sign-out removes one field from each of the user's two hashes: {}; \
-         revoke-all counts the user's live sessions, deletes the two hashes and leaves a one-minute marker against sign-ins in flight: {}), jsonwebtoken's parsing around the \
+         the script's own work inside Redis (sign-out removes one field of the user's hash: {}; \
+         revoke-all checks that the asking session is live, counts the user's live sessions, deletes the hash and leaves a one-minute marker against sign-ins in flight: {}), jsonwebtoken's parsing around the \
          signature check ({} for sign-out's HS256, {} for revoke-all's RS256), and the HTTP edge with its log line. Round \
          trips that follow CPU work are also slower than back-to-back PINGs on this 2-core VM ({} against {} back to \
          back: idle threads and vCPUs take time to wake), which is why each handler's Redis call costs more than PING \

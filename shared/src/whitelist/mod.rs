@@ -16,7 +16,7 @@
 
 mod record;
 
-pub use record::{id_bytes, id_string, kid_tag, SessionRecord};
+pub use record::{id_bytes, id_string, kid_tag, SessionRecord, PREVIOUS_JTI_BYTES};
 
 use std::time::Duration;
 
