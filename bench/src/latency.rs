@@ -873,9 +873,10 @@ pub async fn run(
     reading.push_str(&match missed.as_slice() {
         [] => "Both stay within 1.5× of that floor in this run.".to_string(),
         names => format!(
-            "So {} {} 1.5× of that floor, and no change to the build removes the reasons: the script's run time inside \
-             Redis alone is about a third to a half of a loopback round trip, and the script, the handler and its \
-             token parsing live in `shared/`. Against a network round trip the same fixed costs fade: with a 300 µs \
+            "So {} {} 1.5× of that floor, and no change removes the reasons: each must run one script (sign-out an atomic \
+             check-and-delete that tells the current token from a replayed one; revoke-all checks the asking session \
+             and removes the rest), whose run time inside Redis alone is a fifth to a third of a loopback round trip, \
+             and the edge (JSON in and out, the log line) is the rest. Against a network round trip the same fixed costs fade: with a 300 µs \
              round trip to ElastiCache, sign-out would be about {:.2}× and revoke-all {:.2}× their floor (projection: \
              (p50 − PING + 300 µs) / (300 µs + the check)).",
             names.join(" and "),
