@@ -14,16 +14,12 @@
 
 use std::time::Duration;
 
-use redis::Script;
-
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::redis_client::{LazyScript, RedisClient};
 
-/// One check-and-count script, shared by every limit.
-fn check_and_count_script() -> LazyScript {
-    LazyScript::new(include_str!("check_and_count.lua"))
-}
+/// One check-and-count script, shared by every limit (hashed once per instance).
+static CHECK_AND_COUNT: LazyScript = LazyScript::new(include_str!("check_and_count.lua"));
 
 /// Counters keyed by the caller's address, email, or both (the email's hash tag).
 struct Counter {
@@ -31,16 +27,11 @@ struct Counter {
     limit: u64,
 }
 
-async fn check_and_count(
-    redis: &RedisClient,
-    script: &Script,
-    counters: &[Counter],
-    window: Duration,
-) -> Result<(), ApiError> {
+async fn check_and_count(redis: &RedisClient, counters: &[Counter], window: Duration) -> Result<(), ApiError> {
     let window_ms = window.as_millis() as u64;
     let (allowed, retry_after_ms): (u64, u64) = redis
         .run("check_and_count", |mut connection| {
-            let mut invocation = script.prepare_invoke();
+            let mut invocation = CHECK_AND_COUNT.prepare_invoke();
             invocation.arg(window_ms);
             for counter in counters {
                 invocation.key(&counter.key).arg(counter.limit);
@@ -65,7 +56,6 @@ fn address_counter(purpose: &str, ip: &str, limit: u32) -> Counter {
 
 /// Sign-in attempts (and every other guess at a user's password).
 pub struct SignInLimiter {
-    script: LazyScript,
     per_email_and_address: u32,
     per_address: u32,
     per_email: u32,
@@ -75,7 +65,6 @@ pub struct SignInLimiter {
 impl SignInLimiter {
     pub fn new(settings: &Settings) -> Self {
         SignInLimiter {
-            script: check_and_count_script(),
             per_email_and_address: settings.signin_limit_per_email,
             per_address: settings.signin_limit_per_ip,
             per_email: settings.signin_limit_per_email_backstop,
@@ -106,10 +95,10 @@ impl SignInLimiter {
             error
         };
         let by_address = [address_counter("signin", ip, self.per_address)];
-        check_and_count(redis, &self.script, &by_address, self.window)
+        check_and_count(redis, &by_address, self.window)
             .await
             .map_err(refused)?;
-        check_and_count(redis, &self.script, &self.email_counters(email, ip), self.window)
+        check_and_count(redis, &self.email_counters(email, ip), self.window)
             .await
             .map_err(refused)
     }
@@ -128,7 +117,6 @@ impl SignInLimiter {
 
 /// Sign-ups per source address: each costs an argon2 hash and a DynamoDB write.
 pub struct SignUpLimiter {
-    script: LazyScript,
     per_address: u32,
     window: Duration,
 }
@@ -136,7 +124,6 @@ pub struct SignUpLimiter {
 impl SignUpLimiter {
     pub fn new(settings: &Settings) -> Self {
         SignUpLimiter {
-            script: check_and_count_script(),
             per_address: settings.signup_limit_per_ip,
             window: settings.signup_window,
         }
@@ -144,7 +131,7 @@ impl SignUpLimiter {
 
     pub async fn attempt(&self, redis: &RedisClient, ip: &str) -> Result<(), ApiError> {
         let by_address = [address_counter("signup", ip, self.per_address)];
-        check_and_count(redis, &self.script, &by_address, self.window)
+        check_and_count(redis, &by_address, self.window)
             .await
             .inspect_err(|_| tracing::warn!(security_event = "signup_rate_limited", ip, "too many sign-ups"))
     }
@@ -153,7 +140,6 @@ impl SignUpLimiter {
 /// Requests for emailed codes, per email (whether or not it has an account: the
 /// answer must not tell) and per source address.
 pub struct CodeLimiter {
-    script: LazyScript,
     refund: LazyScript,
     per_email: u32,
     per_address: u32,
@@ -163,7 +149,6 @@ pub struct CodeLimiter {
 impl CodeLimiter {
     pub fn new(settings: &Settings) -> Self {
         CodeLimiter {
-            script: check_and_count_script(),
             refund: LazyScript::new(include_str!("refund.lua")),
             per_email: settings.code_limit_per_email,
             per_address: settings.code_limit_per_ip,
@@ -187,10 +172,10 @@ impl CodeLimiter {
             error
         };
         let by_address = [address_counter("code", ip, self.per_address)];
-        check_and_count(redis, &self.script, &by_address, self.window)
+        check_and_count(redis, &by_address, self.window)
             .await
             .map_err(refused)?;
-        check_and_count(redis, &self.script, &[self.email_counter(email)], self.window)
+        check_and_count(redis, &[self.email_counter(email)], self.window)
             .await
             .map_err(refused)
     }

@@ -429,6 +429,7 @@ impl Whitelist {
                 invocation.arg(now_ms).arg(asking);
             })
             .await?;
+        // -1: the asking session is not live (revoke_all.lua changed nothing).
         let removed = u64::try_from(removed).map_err(|_| ApiError::InvalidToken)?;
         crate::metrics::count(crate::metrics::Metric::RevokeAll);
         tracing::warn!(
